@@ -1,0 +1,14 @@
+//! The custom resources of the `learnpath.dev/v1alpha1` API and the CRDs generated from them.
+
+mod crd;
+mod learning_path;
+mod track;
+
+pub use crd::{crds, crds_yaml};
+pub use learning_path::*;
+pub use track::*;
+
+/// The API group of every learnpath resource.
+pub const GROUP: &str = "learnpath.dev";
+/// The served and stored version.
+pub const VERSION: &str = "v1alpha1";

@@ -1,0 +1,7 @@
+//! The `learnpath` command line: `run`, `crd` and `plan`.
+
+mod plan;
+mod render;
+
+pub use plan::{PlanError, PlanFormat, plan_files, plan_objects};
+pub use render::render;

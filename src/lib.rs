@@ -1,0 +1,11 @@
+//! learnpath: a Kubernetes operator that turns a shared curriculum (a [`api::Track`]) into a
+//! personal, weighted, prerequisite-respecting roadmap for every learner (a [`api::LearningPath`]).
+//!
+//! The crate is layered so that the roadmap logic can be tested without a cluster:
+//! `api` (types and CRD schema) <- `planner` (pure) <- `controller` (kube I/O) <- `cli` / `main`.
+
+pub mod api;
+pub mod cli;
+pub mod controller;
+pub mod planner;
+pub mod telemetry;

@@ -1,0 +1,142 @@
+//! Reasons in words: why a module's exercises come now.
+
+use crate::api::StruggleEntry;
+
+use super::index::Index;
+use super::order::{Placement, Urgency};
+use super::score::{ModuleScore, ScoreSource};
+
+pub(crate) struct Explainer<'a> {
+    pub index: &'a Index<'a>,
+    pub scores: &'a [ModuleScore],
+    pub placements: &'a [Placement],
+}
+
+/// Numbers in reasons: short, and stable across platforms.
+fn num(x: f64) -> String {
+    let s = format!("{x:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+impl Explainer<'_> {
+    /// Why an exercise of module `m` is next.
+    pub fn module(&self, m: usize) -> String {
+        let module = self.index.modules[m];
+        let s = &self.scores[m];
+        let p = &self.placements[m];
+        let mut parts = Vec::new();
+
+        match &p.urgency {
+            Some(Urgency::Rule(r)) => {
+                let rule = &self.index.track.rules[*r];
+                parts.push(format!(
+                    "brought forward by rule {}: {}",
+                    rule.id, rule.message
+                ));
+            }
+            Some(Urgency::Remedy(exercise)) => {
+                parts.push(format!(
+                    "remedy for frozen exercise {exercise}: do this first"
+                ));
+            }
+            Some(Urgency::NeededBy(d)) => {
+                parts.push(format!(
+                    "needed first by {}, which comes early",
+                    self.index.modules[*d].id
+                ));
+            }
+            None => {}
+        }
+
+        let gap = match &s.score_source {
+            _ if s.completed_exercise_hours > 0 && s.exercise_fraction * 100.0 >= s.score => {
+                format!(
+                    "gap {}% ({} of {} exercise hours done)",
+                    num(s.gap * 100.0),
+                    s.completed_exercise_hours,
+                    s.total_exercise_hours
+                )
+            }
+            ScoreSource::None => "gap 100% (not assessed yet)".to_string(),
+            ScoreSource::Module => format!(
+                "gap {}% (assessed {}/100)",
+                num(s.gap * 100.0),
+                num(s.score)
+            ),
+            ScoreSource::Dimension(d) => {
+                let title = self
+                    .index
+                    .dimension_titles
+                    .get(d.as_str())
+                    .copied()
+                    .unwrap_or(d);
+                format!(
+                    "gap {}% ({title} assessed {}/100)",
+                    num(s.gap * 100.0),
+                    num(s.score)
+                )
+            }
+            ScoreSource::Transfer {
+                skill,
+                ratio,
+                skill_score,
+            } => format!(
+                "gap {}% ({}/100 credited from {skill} {skill_score} x {})",
+                num(s.gap * 100.0),
+                num(s.score),
+                num(*ratio)
+            ),
+        };
+        parts.push(gap);
+
+        if !s.weight_parts.is_empty() {
+            let why: Vec<String> = s
+                .weight_parts
+                .iter()
+                .map(|w| {
+                    format!(
+                        "{} {} weighs {} x{}",
+                        w.kind,
+                        w.profile,
+                        w.key,
+                        num(w.value)
+                    )
+                })
+                .collect();
+            parts.push(format!("weight {} ({})", num(s.weight), why.join(", ")));
+        }
+        for &r in &s.boosted_by {
+            let rule = &self.index.track.rules[r];
+            let factor = rule.then.boost.as_ref().map_or(1.0, |b| b.factor);
+            parts.push(format!(
+                "x{} by rule {}: {}",
+                num(factor),
+                rule.id,
+                rule.message
+            ));
+        }
+        if let Some(d) = p.inherited_from {
+            parts.push(format!(
+                "unlocks {} (priority {})",
+                self.index.modules[d].id,
+                num(p.priority)
+            ));
+        } else {
+            parts.push(format!("priority {}", num(p.priority)));
+        }
+        format!("{}: {}", module.title, parts.join("; "))
+    }
+
+    /// Why a remedy exercise is next.
+    pub fn remedy_exercise(&self, frozen: &str, struggles: &[StruggleEntry]) -> String {
+        let failures = struggles
+            .iter()
+            .filter(|s| s.exercise == frozen)
+            .map(|s| s.failures)
+            .max()
+            .unwrap_or(0);
+        format!(
+            "remedy for {frozen}, frozen after {failures} failed attempts: do this first, then retry it"
+        )
+    }
+}
