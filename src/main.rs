@@ -4,7 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+
 use learnpath::cli::{self, PlanFormat};
+use learnpath::controller::{self, Options};
+use learnpath::telemetry::{self, LogFormat};
 
 /// learnpath: personal, weighted, prerequisite-respecting roadmaps for every learner.
 #[derive(Parser)]
@@ -16,8 +20,14 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the operator.
+    Run(RunArgs),
     /// Print every CRD as multi-document YAML (what crds/ holds).
-    Crd,
+    Crd {
+        /// Write one file per CRD and a kustomization.yaml into this directory instead.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
     /// Plan offline: print the status the operator would write for a Track and a LearningPath.
     Plan {
         /// The Track YAML file.
@@ -32,25 +42,93 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080", env = "LEARNPATH_METRICS_ADDR")]
+    metrics_addr: SocketAddr,
+    /// Hold a Lease before reconciling, for more than one replica.
+    #[arg(long)]
+    leader_elect: bool,
+    /// Namespace of the leader Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+    /// This replica's name in the Lease (defaults to the pod name, else host and process id).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
+    /// Watch LearningPaths in this namespace only.
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Reconciles running at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    concurrency: u16,
+    /// Log line format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "learnpath".to_string());
+    format!("{host}-{}", std::process::id())
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    telemetry::init(args.log_format);
+    let options = Options {
+        metrics_addr: args.metrics_addr,
+        leader_elect: args.leader_elect,
+        lease_namespace: args.lease_namespace,
+        identity: args.identity.unwrap_or_else(default_identity),
+        namespace: args.namespace,
+        concurrency: args.concurrency,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(controller::run(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "operator stopped");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
-        Command::Crd => match learnpath::api::crds_yaml() {
-            Ok(yaml) => {
-                print!("{yaml}");
-                ExitCode::SUCCESS
+        Command::Run(run_args) => run(run_args),
+        Command::Crd { out_dir } => {
+            let result = match out_dir {
+                Some(dir) => learnpath::api::write_crd_dir(&dir).map_err(|e| e.to_string()),
+                None => learnpath::api::crds_yaml()
+                    .map(|yaml| print!("{yaml}"))
+                    .map_err(|e| e.to_string()),
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        }
         Command::Plan {
             track,
             path,
             output,
         } => {
-            let now = learnpath::controller::now();
+            let now = controller::now();
             match cli::plan_files(&track, &path, now)
                 .map_err(|e| e.to_string())
                 .and_then(|s| cli::render(&s, output))

@@ -37,15 +37,70 @@ fn default_observed_generation(status: &mut JSONSchemaProps) {
     );
 }
 
+/// Why CRD files could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum CrdError {
+    /// Serialization failed (a bug in the types).
+    #[error("cannot serialize the CRDs: {0}")]
+    Serialize(#[from] serde_saphyr::ser_error::Error),
+    /// Writing failed.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Each CRD as its own YAML document, with the file name it has in `crds/`.
+///
+/// # Errors
+/// Fails only if a CRD cannot be serialized, which would be a bug in the types.
+pub fn crd_files() -> Result<Vec<(String, String)>, serde_saphyr::ser_error::Error> {
+    crds()
+        .into_iter()
+        .map(|crd| {
+            let name = format!("{}.yaml", crd.metadata.name.clone().unwrap_or_default());
+            Ok((name, format!("---\n{}", serde_saphyr::to_string(&crd)?)))
+        })
+        .collect()
+}
+
+/// The `kustomization.yaml` listing the CRD files.
+pub fn crd_kustomization(files: &[(String, String)]) -> String {
+    let mut out = String::from(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
+    );
+    for (name, _) in files {
+        out.push_str(&format!("- {name}\n"));
+    }
+    out
+}
+
+/// Writes one file per CRD and a `kustomization.yaml` into `dir`.
+///
+/// # Errors
+/// Serialization or I/O failures.
+pub fn write_crd_dir(dir: &std::path::Path) -> Result<(), CrdError> {
+    let files = crd_files()?;
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| CrdError::Write {
+            path: path.display().to_string(),
+            source,
+        })
+    };
+    for (name, text) in &files {
+        write(name, text)?;
+    }
+    write("kustomization.yaml", &crd_kustomization(&files))
+}
+
 /// Every CRD as multi-document YAML, exactly what `crds/` holds.
 ///
 /// # Errors
 /// Fails only if a CRD cannot be serialized, which would be a bug in the types.
 pub fn crds_yaml() -> Result<String, serde_saphyr::ser_error::Error> {
-    let mut out = String::new();
-    for crd in crds() {
-        out.push_str("---\n");
-        out.push_str(&serde_saphyr::to_string(&crd)?);
-    }
-    Ok(out)
+    Ok(crd_files()?.into_iter().map(|(_, text)| text).collect())
 }

@@ -4,7 +4,7 @@ mod crd;
 mod learning_path;
 mod track;
 
-pub use crd::{crds, crds_yaml};
+pub use crd::{CrdError, crd_files, crd_kustomization, crds, crds_yaml, write_crd_dir};
 pub use learning_path::*;
 pub use track::*;
 

@@ -335,8 +335,17 @@ pub struct Struggle {
     pub max_failures: u32,
     /// Remedy per exercise: an exercise id or a module id to do first when it is frozen.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 500))]
+    #[schemars(schema_with = "remedial_schema")]
     pub remedial: BTreeMap<Id, Id>,
+}
+
+/// Map values need bounds too, and schemars has no attribute for them.
+fn remedial_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "maxProperties": 500,
+        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 63},
+    })
 }
 
 fn default_max_failures() -> u32 {

@@ -1,7 +1,35 @@
 //! Kubernetes I/O: watches, reconcile, status writes, events, metrics, leader election.
+//!
+//! The controller owns no roadmap logic: it resolves the Track from a reflector store, calls the
+//! planner, and writes what changed.
 
+mod events;
+mod http;
+mod leader;
+mod metrics;
+mod reconcile;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use k8s_openapi::jiff::{Timestamp, TimestampRound, Unit};
+use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
+use kube::api::ListParams;
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::utils::ResetTimerBackoff;
+use kube::runtime::watcher::{self, ExponentialBackoff};
+use kube::runtime::{Controller, WatchStreamExt};
+use kube::{Api, Client, Resource, ResourceExt};
+use tracing::{error, info, warn};
+
+use crate::api::{LearningPath, Track};
+
+pub use events::transitions;
+pub use metrics::Metrics;
+pub use reconcile::{Context, FIELD_MANAGER, desired_status, error_policy, reconcile};
 
 /// The current time, to the second: conditions are stored with second precision, and a
 /// sub-second timestamp would make a freshly composed status differ from the stored one.
@@ -11,8 +39,269 @@ pub fn now() -> Time {
         now.round(
             TimestampRound::new()
                 .smallest(Unit::Second)
-                .mode(k8s_openapi::jiff::RoundMode::Trunc),
+                .mode(RoundMode::Trunc),
         )
         .unwrap_or(now),
     )
+}
+
+/// How `learnpath run` is configured.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where `/metrics`, `/healthz` and `/readyz` are served.
+    pub metrics_addr: SocketAddr,
+    /// Take a Lease before reconciling, so that only one replica writes.
+    pub leader_elect: bool,
+    /// Namespace of the Lease.
+    pub lease_namespace: String,
+    /// Unique name of this replica (the pod name in a cluster).
+    pub identity: String,
+    /// Watch LearningPaths in this namespace only.
+    pub namespace: Option<String>,
+    /// Reconciles running at once.
+    pub concurrency: u16,
+}
+
+/// Why the operator stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// No usable kubeconfig or in-cluster configuration.
+    #[error("cannot build a Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+    /// The CRDs are not installed, or not at the version this binary serves.
+    #[error(
+        "the {kind} CRD ({plural}.{group}, version {version}) is not installed or not served: {source}. Install it with `kubectl apply -f crds/` (or `learnpath crd | kubectl apply -f -`)"
+    )]
+    MissingCrd {
+        /// Kind.
+        kind: &'static str,
+        /// Plural.
+        plural: &'static str,
+        /// Group.
+        group: &'static str,
+        /// Version.
+        version: &'static str,
+        /// What the API server said.
+        #[source]
+        source: kube::Error,
+    },
+    /// The metrics address could not be bound.
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Leader election failed.
+    #[error("leader election failed: {0}")]
+    Lease(#[from] kube_lease_manager::LeaseManagerError),
+    /// Leadership was lost while reconciling: stop so that only the new leader writes.
+    #[error("lost the leader lease; exiting so that only the new leader writes")]
+    LostLease,
+}
+
+/// Watches come back within seconds of the API server returning: client-go's default backoff
+/// (up to 30 s) would leave learners stale for too long after an apiserver restart.
+fn watch_backoff() -> ResetTimerBackoff<ExponentialBackoff> {
+    let builder = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(250))
+        .with_max_delay(Duration::from_secs(4))
+        .with_factor(2.0)
+        .with_jitter()
+        .without_max_times();
+    ResetTimerBackoff::new(ExponentialBackoff::from(builder), Duration::from_secs(60))
+}
+
+/// Keeps only what the planner and the status comparison need in the caches.
+fn strip<K: Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
+    if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+async fn check_crds(client: &Client, namespace: Option<&str>) -> Result<(), RunError> {
+    let params = ListParams::default().limit(1);
+    let paths: Api<LearningPath> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    paths
+        .list_metadata(&params)
+        .await
+        .map_err(|source| RunError::MissingCrd {
+            kind: "LearningPath",
+            plural: "learningpaths",
+            group: crate::api::GROUP,
+            version: crate::api::VERSION,
+            source,
+        })?;
+    Api::<Track>::all(client.clone())
+        .list_metadata(&params)
+        .await
+        .map_err(|source| RunError::MissingCrd {
+            kind: "Track",
+            plural: "tracks",
+            group: crate::api::GROUP,
+            version: crate::api::VERSION,
+            source,
+        })?;
+    Ok(())
+}
+
+/// Runs the operator until SIGTERM or Ctrl-C.
+///
+/// # Errors
+/// A missing client configuration or CRD, an unbindable metrics address, or a lost lease.
+pub async fn run(options: Options) -> Result<(), RunError> {
+    let client = Client::try_default().await.map_err(RunError::Client)?;
+    check_crds(&client, options.namespace.as_deref()).await?;
+
+    let paths: Api<LearningPath> = match &options.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let (path_store, path_writer) = reflector::store();
+    let metrics = Metrics::new(path_store.clone());
+
+    let shutdown = shutdown_signal();
+    let listener = tokio::net::TcpListener::bind(options.metrics_addr)
+        .await
+        .map_err(|source| RunError::Bind {
+            addr: options.metrics_addr,
+            source,
+        })?;
+    tokio::spawn(http::serve(listener, metrics.clone()));
+
+    // Leadership: a standby is healthy and ready, it just does not reconcile.
+    let lease = if options.leader_elect {
+        metrics.set_ready(true);
+        let lease = leader::acquire(&client, &options).await?;
+        info!(identity = %options.identity, "became the leader");
+        Some(lease)
+    } else {
+        None
+    };
+    metrics.leader.set(1);
+    metrics.set_ready(false);
+
+    let (track_store, track_writer) = reflector::store();
+    let tracks = watcher::watcher(
+        Api::<Track>::all(client.clone()),
+        watcher::Config::default().any_semantic(),
+    )
+    .backoff(watch_backoff())
+    .modify(strip)
+    .reflect(track_writer)
+    .touched_objects();
+    let path_stream = watcher::watcher(paths, watcher::Config::default().any_semantic())
+        .backoff(watch_backoff())
+        .modify(strip)
+        .reflect(path_writer)
+        .applied_objects();
+
+    let reporter = Reporter {
+        controller: "learnpath".into(),
+        instance: Some(options.identity.clone()),
+    };
+    let ctx = Arc::new(Context::new(
+        client.clone(),
+        track_store.clone(),
+        Recorder::new(client.clone(), reporter),
+        metrics.clone(),
+    ));
+
+    let mapper_store = path_store.clone();
+    let controller = Controller::for_stream(path_stream, path_store.clone())
+        .with_config(kube::runtime::Config::default().concurrency(options.concurrency))
+        .watches_stream(tracks, move |track: Track| {
+            // A Track change reaches every learner on it through the store: no list call per event.
+            let name = track.name_any();
+            mapper_store
+                .state()
+                .into_iter()
+                .filter(|lp| lp.spec.track_ref.name == name)
+                .map(|lp| ObjectRef::from_obj(lp.as_ref()))
+                .collect::<Vec<_>>()
+        });
+
+    let ready_metrics = metrics.clone();
+    let (ready_paths, ready_tracks) = (path_store.clone(), track_store.clone());
+    tokio::spawn(async move {
+        if ready_paths.wait_until_ready().await.is_ok()
+            && ready_tracks.wait_until_ready().await.is_ok()
+        {
+            info!("caches synced");
+            ready_metrics.set_ready(true);
+        }
+    });
+
+    // The controller's shutdown future must be Sync, so the select runs in its own task and
+    // reports through a oneshot channel.
+    let (stop_tx, stop_rx) = futures::channel::oneshot::channel::<bool>();
+    let mut lost_watch = lease.as_ref().map(leader::Lease::watch_lost);
+    tokio::spawn(async move {
+        let lost = async {
+            match lost_watch.as_mut() {
+                Some(w) => w.lost().await,
+                None => std::future::pending().await,
+            }
+        };
+        let lost_lease = tokio::select! {
+            () = shutdown => {
+                info!("shutting down: finishing in-flight reconciles");
+                false
+            }
+            () = lost => {
+                error!("lost the leader lease");
+                true
+            }
+        };
+        let _ = stop_tx.send(lost_lease);
+    });
+    let lost_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lost_flag_set = lost_flag.clone();
+    let stop = async move {
+        if let Ok(true) = stop_rx.await {
+            lost_flag_set.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    };
+
+    controller
+        .graceful_shutdown_on(stop)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                warn!(error = %e, "controller");
+            }
+        })
+        .await;
+
+    metrics.leader.set(0);
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
+    if lost_flag.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(RunError::LostLease);
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
 }

@@ -139,11 +139,10 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
         .map(|&m| u64::from(index.modules[m].hours))
         .sum();
     let remaining_hours: u32 = ordered.iter().map(|&m| scores[m].remaining_hours).sum();
-    let percent = if total_hours == 0 {
-        100
-    } else {
-        (total_hours.saturating_sub(u64::from(remaining_hours)) * 100 / total_hours) as u32
-    };
+    let done_hours = total_hours.saturating_sub(u64::from(remaining_hours));
+    let percent = (done_hours * 100)
+        .checked_div(total_hours)
+        .map_or(100, |p| p as u32);
     let progress = Progress {
         percent,
         completed_modules: mastered.len() as u32,

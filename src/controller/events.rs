@@ -1,0 +1,104 @@
+//! Which Kubernetes events a status change deserves: transitions only, never every reconcile.
+
+use std::collections::BTreeSet;
+
+use kube::runtime::events::{Event, EventType};
+
+use crate::api::LearningPathStatus;
+use crate::planner::condition_types;
+
+fn condition_status<'a>(status: Option<&'a LearningPathStatus>, type_: &str) -> Option<&'a str> {
+    status?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| c.status.as_str())
+}
+
+fn event(type_: EventType, reason: &str, action: &str, note: String) -> Event {
+    Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(note.chars().take(1000).collect()),
+        action: action.to_string(),
+        secondary: None,
+    }
+}
+
+/// Events for the change from `old` to `new`, in a stable order.
+pub fn transitions(old: Option<&LearningPathStatus>, new: &LearningPathStatus) -> Vec<Event> {
+    let mut events = Vec::new();
+    let was_valid = condition_status(old, condition_types::VALID);
+    let valid = condition_status(Some(new), condition_types::VALID);
+    let message = new
+        .conditions
+        .iter()
+        .find(|c| c.type_ == condition_types::VALID)
+        .map(|c| (c.reason.clone(), c.message.clone()));
+
+    match (was_valid, valid, message) {
+        (w, Some("False"), Some((reason, message))) if w != Some("False") => {
+            events.push(event(EventType::Warning, &reason, "Validate", message));
+        }
+        (Some("False"), Some("True"), _) => {
+            events.push(event(
+                EventType::Normal,
+                "Recovered",
+                "Plan",
+                "inputs are valid again; the roadmap is current".to_string(),
+            ));
+        }
+        (w, Some("True"), _) if w.is_none() => {
+            let summary = new.summary.clone().unwrap_or_default();
+            events.push(event(EventType::Normal, "PlanComputed", "Plan", summary));
+        }
+        _ => {}
+    }
+
+    let old_rules: BTreeSet<&str> = old
+        .map(|o| o.triggered_rules.iter().map(|r| r.rule.as_str()).collect())
+        .unwrap_or_default();
+    for rule in new
+        .triggered_rules
+        .iter()
+        .filter(|r| !old_rules.contains(r.rule.as_str()))
+    {
+        events.push(event(
+            EventType::Normal,
+            "RuleTriggered",
+            "Plan",
+            format!("rule {}: {}", rule.rule, rule.message),
+        ));
+    }
+
+    // Only a plan that existed before can have modules newly mastered; the first plan is not news.
+    if let Some(old) = old.filter(|o| o.progress.is_some()) {
+        let before: BTreeSet<&str> = old.mastered.iter().map(String::as_str).collect();
+        let fresh: Vec<&str> = new
+            .mastered
+            .iter()
+            .map(String::as_str)
+            .filter(|m| !before.contains(m))
+            .collect();
+        if !fresh.is_empty() {
+            events.push(event(
+                EventType::Normal,
+                "ModulesMastered",
+                "Plan",
+                format!("mastered {}", fresh.join(", ")),
+            ));
+        }
+        if let Some(first) = old.stages.first()
+            && first.modules.iter().all(|m| new.mastered.contains(&m.id))
+        {
+            let modules: Vec<&str> = first.modules.iter().map(|m| m.id.as_str()).collect();
+            events.push(event(
+                EventType::Normal,
+                "StageCompleted",
+                "Plan",
+                format!("the first stage is done: {}", modules.join(", ")),
+            ));
+        }
+    }
+    events
+}

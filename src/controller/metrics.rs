@@ -1,0 +1,160 @@
+//! Prometheus metrics of the controller.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use kube::runtime::reflector::Store;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, text::encode};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::api::LearningPath;
+use crate::planner::condition_types;
+
+/// How a reconcile ended.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `written`, `unchanged` or `error`.
+    pub outcome: &'static str,
+}
+
+/// Which kind of error.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// A short error kind, for example `conflict` or `api`.
+    pub kind: &'static str,
+}
+
+/// The controller's metrics; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    /// Reconciles by outcome.
+    pub reconciles: Family<OutcomeLabels, Counter>,
+    /// Reconcile errors by kind.
+    pub errors: Family<ErrorLabels, Counter>,
+    /// Status patches sent to the API server.
+    pub status_writes: Counter,
+    /// Events published.
+    pub events: Counter,
+    /// How long reconciles take.
+    pub duration: Histogram,
+    /// 1 while this replica holds the leader lease (or leader election is off).
+    pub leader: Gauge,
+    ready: Arc<AtomicBool>,
+}
+
+impl Metrics {
+    /// Registers every metric; `learners` counts LearningPaths per Track and Ready state at scrape time.
+    pub fn new(learners: Store<LearningPath>) -> Self {
+        let mut registry = Registry::with_prefix("learnpath");
+        let reconciles = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "reconciles",
+            "Reconciles of LearningPaths, by outcome",
+            reconciles.clone(),
+        );
+        let errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "reconcile_errors",
+            "Reconcile errors, by kind",
+            errors.clone(),
+        );
+        let status_writes = Counter::default();
+        registry.register(
+            "status_writes",
+            "LearningPath status patches sent",
+            status_writes.clone(),
+        );
+        let events = Counter::default();
+        registry.register("events", "Kubernetes events published", events.clone());
+        let duration = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of reconciles",
+            duration.clone(),
+        );
+        let leader = Gauge::default();
+        registry.register(
+            "leader",
+            "1 while this replica is the leader",
+            leader.clone(),
+        );
+        registry.register_collector(Box::new(LearnerCollector { store: learners }));
+        Metrics {
+            registry: Arc::new(registry),
+            reconciles,
+            errors,
+            status_writes,
+            events,
+            duration,
+            leader,
+            ready: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+
+    /// Marks the replica ready (caches synced, or standing by for the lease).
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// Whether `/readyz` answers ok.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts learners per Track and Ready state from the reflector store on each scrape, so the
+/// numbers can never drift from the cluster the way incrementally updated gauges can.
+#[derive(Debug)]
+struct LearnerCollector {
+    store: Store<LearningPath>,
+}
+
+impl Collector for LearnerCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let mut counts: BTreeMap<(String, &'static str), i64> = BTreeMap::new();
+        for lp in self.store.state() {
+            let ready = lp
+                .status
+                .as_ref()
+                .and_then(|s| {
+                    s.conditions
+                        .iter()
+                        .find(|c| c.type_ == condition_types::READY)
+                })
+                .map_or(
+                    "Unknown",
+                    |c| if c.status == "True" { "True" } else { "False" },
+                );
+            *counts
+                .entry((lp.spec.track_ref.name.clone(), ready))
+                .or_default() += 1;
+        }
+        let gauge = ConstGauge::new(0i64);
+        let mut metric = encoder.encode_descriptor(
+            "learnpath_learners",
+            "LearningPaths per Track and Ready condition",
+            None,
+            gauge.metric_type(),
+        )?;
+        for ((track, ready), n) in counts {
+            let labels = [("track", track.as_str()), ("ready", ready)];
+            ConstGauge::new(n).encode(metric.encode_family(&labels)?)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,215 @@
+//! One reconcile: resolve the Track, plan, compose the status, and write it only if it changed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::Recorder;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::{Api, Client, Resource, ResourceExt};
+use serde_json::json;
+use tracing::{debug, info, warn};
+
+use crate::api::{LearningPath, LearningPathStatus, Track};
+use crate::planner::{self, Invalid, Outcome, Reason};
+
+use super::events;
+use super::metrics::{ErrorLabels, Metrics, OutcomeLabels};
+
+/// The field manager of every status write; one fixed name so server-side apply can tell our
+/// fields from a bot's or Git's.
+pub const FIELD_MANAGER: &str = "learnpath-controller";
+
+/// Errors a reconcile can end with; all are retried with per-object backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The API server refused or failed the status patch.
+    #[error("status patch of {object} failed: {source}")]
+    Patch {
+        /// namespace/name.
+        object: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// The Track cache's writer is gone: the controller is shutting down.
+    #[error("the Track cache is gone")]
+    CacheGone,
+    /// A LearningPath without a namespace: the API server never sends one, so this is a bug.
+    #[error("LearningPath {0} has no namespace")]
+    NoNamespace(String),
+}
+
+impl Error {
+    fn kind(&self) -> &'static str {
+        match self {
+            Error::Patch {
+                source: kube::Error::Api(status),
+                ..
+            } if status.code == 409 => "conflict",
+            Error::Patch {
+                source: kube::Error::Api(status),
+                ..
+            } if status.code == 429 => "throttled",
+            Error::Patch { .. } => "api",
+            Error::NoNamespace(_) | Error::CacheGone => "internal",
+        }
+    }
+}
+
+/// Shared state of all reconciles.
+pub struct Context {
+    /// The API client.
+    pub client: Client,
+    /// Every Track, kept by a reflector: a reconcile never reads a Track from the API server.
+    pub tracks: Store<Track>,
+    /// Publishes events.
+    pub recorder: Recorder,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Consecutive failures per object, for exponential backoff.
+    failures: Mutex<HashMap<ObjectRef<LearningPath>, u32>>,
+}
+
+impl Context {
+    /// A context for a controller.
+    pub fn new(client: Client, tracks: Store<Track>, recorder: Recorder, metrics: Metrics) -> Self {
+        Context {
+            client,
+            tracks,
+            recorder,
+            metrics,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectRef<LearningPath>, u32>> {
+        // A poisoned lock only means another reconcile panicked mid-update of a counter.
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The status the LearningPath should have now: the pure middle of the pipeline.
+pub fn desired_status(
+    lp: &LearningPath,
+    track: Option<&Track>,
+    now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+) -> LearningPathStatus {
+    let outcome = match track {
+        None => Outcome::Invalid {
+            invalid: Invalid::new(
+                Reason::TrackNotFound,
+                format!("Track {:?} not found", lp.spec.track_ref.name),
+            ),
+            track_generation: None,
+        },
+        Some(track) => match planner::plan(&track.spec, &lp.spec) {
+            Ok(plan) => Outcome::Planned {
+                plan: Box::new(plan),
+                track_generation: track.metadata.generation,
+            },
+            Err(invalid) => Outcome::Invalid {
+                invalid,
+                track_generation: track.metadata.generation,
+            },
+        },
+    };
+    planner::compose_status(lp.status.as_ref(), lp.metadata.generation, outcome, now)
+}
+
+/// Reconciles one LearningPath.
+pub async fn reconcile(lp: Arc<LearningPath>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let started = Instant::now();
+    let result = reconcile_inner(&lp, &ctx).await;
+    ctx.metrics
+        .duration
+        .observe(started.elapsed().as_secs_f64());
+    match &result {
+        Ok(written) => {
+            ctx.failures().remove(&ObjectRef::from_obj(lp.as_ref()));
+            let outcome = if *written { "written" } else { "unchanged" };
+            ctx.metrics
+                .reconciles
+                .get_or_create(&OutcomeLabels { outcome })
+                .inc();
+        }
+        Err(e) => {
+            ctx.metrics
+                .reconciles
+                .get_or_create(&OutcomeLabels { outcome: "error" })
+                .inc();
+            ctx.metrics
+                .errors
+                .get_or_create(&ErrorLabels { kind: e.kind() })
+                .inc();
+        }
+    }
+    // The plan depends only on the LearningPath and its Track, and both are watched: there is
+    // nothing to poll for, so no periodic requeue (an idle cluster sees no writes).
+    result.map(|_| Action::await_change())
+}
+
+async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error> {
+    let name = lp.name_any();
+    let namespace = lp
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(name.clone()))?;
+    // Until the Track cache is filled every learner would read TrackNotFound.
+    if ctx.tracks.wait_until_ready().await.is_err() {
+        return Err(Error::CacheGone);
+    }
+    let track = ctx.tracks.get(&ObjectRef::new(&lp.spec.track_ref.name));
+    let desired = desired_status(lp, track.as_deref(), super::now());
+
+    if lp.status.as_ref() == Some(&desired) {
+        debug!(%namespace, %name, "status unchanged");
+        return Ok(false);
+    }
+
+    let api: Api<LearningPath> = Api::namespaced(ctx.client.clone(), &namespace);
+    let patch = json!({
+        "apiVersion": LearningPath::api_version(&()),
+        "kind": LearningPath::kind(&()),
+        "status": desired,
+    });
+    ctx.metrics.status_writes.inc();
+    api.patch_status(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(|source| Error::Patch {
+        object: format!("{namespace}/{name}"),
+        source,
+    })?;
+    info!(%namespace, %name, summary = desired.summary.as_deref().unwrap_or_default(), "status written");
+
+    let reference = lp.object_ref(&());
+    for event in events::transitions(lp.status.as_ref(), &desired) {
+        ctx.metrics.events.inc();
+        if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+            // An event is a courtesy; the status already says everything.
+            warn!(%namespace, %name, reason = %event.reason, error = %e, "event not published");
+        }
+    }
+    Ok(true)
+}
+
+/// Per-object exponential backoff: 1 s, 2 s, 4 s ... up to 5 minutes.
+pub fn error_policy(lp: Arc<LearningPath>, error: &Error, ctx: Arc<Context>) -> Action {
+    let failures = {
+        let mut map = ctx.failures();
+        let n = map.entry(ObjectRef::from_obj(lp.as_ref())).or_insert(0);
+        *n = n.saturating_add(1);
+        *n
+    };
+    let delay = Duration::from_secs(1u64 << failures.min(9).saturating_sub(1))
+        .min(Duration::from_secs(300));
+    warn!(name = %lp.name_any(), namespace = lp.namespace().unwrap_or_default(), %error, failures, ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
