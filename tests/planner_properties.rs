@@ -19,7 +19,7 @@ fn module(i: usize, prereqs: Vec<usize>, exercises: usize, hours: u32) -> Module
     Module {
         id: format!("m{i}"),
         title: format!("Module {i}"),
-        dimension: Some(if i % 2 == 0 {
+        dimension: Some(if i.is_multiple_of(2) {
             "even".into()
         } else {
             "odd".into()
