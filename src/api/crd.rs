@@ -23,7 +23,44 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
             default_observed_generation(status);
         }
     }
-    vec![Track::crd(), learning_path]
+    let mut all = vec![Track::crd(), learning_path];
+    for crd in &mut all {
+        for version in &mut crd.spec.versions {
+            if let Some(schema) = version
+                .schema
+                .as_mut()
+                .and_then(|s| s.open_api_v3_schema.as_mut())
+            {
+                strip_rust_formats(schema);
+            }
+        }
+    }
+    all
+}
+
+/// schemars names Rust integer widths (`uint8`, `uint32`) as formats; the API server does not
+/// know them and warns on every apply. The bounds they imply are already minimum/maximum.
+fn strip_rust_formats(schema: &mut JSONSchemaProps) {
+    if schema.format.as_deref().is_some_and(|f| {
+        f.starts_with("uint")
+            || f.starts_with("int") && f != "int32" && f != "int64"
+            || f == "double"
+    }) {
+        schema.format = None;
+    }
+    for child in schema.properties.iter_mut().flat_map(|p| p.values_mut()) {
+        strip_rust_formats(child);
+    }
+    if let Some(k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaPropsOrArray::Schema(items)) =
+        schema.items.as_mut()
+    {
+        strip_rust_formats(items);
+    }
+    if let Some(k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::JSONSchemaPropsOrBool::Schema(extra)) =
+        schema.additional_properties.as_mut()
+    {
+        strip_rust_formats(extra);
+    }
 }
 
 /// kstatus treats an object with no `status.observedGeneration` as current once it has a Ready

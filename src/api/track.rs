@@ -109,7 +109,7 @@ pub struct Dimension {
 
 /// A skill module: a unit of study with prerequisites and exercises.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
-#[x_kube(validation = kube::core::Rule::new("!(self.id in self.prerequisites)").message("a module cannot be its own prerequisite"))]
+#[x_kube(validation = kube::core::Rule::new("!has(self.prerequisites) || !(self.id in self.prerequisites)").message("a module cannot be its own prerequisite"))]
 pub struct Module {
     /// Identifier, unique within the Track.
     #[schemars(

@@ -29,6 +29,13 @@ fn event(type_: EventType, reason: &str, action: &str, note: String) -> Event {
 pub fn transitions(old: Option<&LearningPathStatus>, new: &LearningPathStatus) -> Vec<Event> {
     let mut events = Vec::new();
     let was_valid = condition_status(old, condition_types::VALID);
+    let old_reason = old
+        .and_then(|o| {
+            o.conditions
+                .iter()
+                .find(|c| c.type_ == condition_types::VALID)
+        })
+        .map(|c| c.reason.as_str());
     let valid = condition_status(Some(new), condition_types::VALID);
     let message = new
         .conditions
@@ -37,7 +44,10 @@ pub fn transitions(old: Option<&LearningPathStatus>, new: &LearningPathStatus) -
         .map(|c| (c.reason.clone(), c.message.clone()));
 
     match (was_valid, valid, message) {
-        (w, Some("False"), Some((reason, message))) if w != Some("False") => {
+        // A new problem, or a different one than before: both are news to the learner.
+        (w, Some("False"), Some((reason, message)))
+            if w != Some("False") || old_reason != Some(reason.as_str()) =>
+        {
             events.push(event(EventType::Warning, &reason, "Validate", message));
         }
         (Some("False"), Some("True"), _) => {

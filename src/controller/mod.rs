@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
 use kube::api::ListParams;
@@ -227,15 +227,23 @@ pub async fn run(options: Options) -> Result<(), RunError> {
                 .collect::<Vec<_>>()
         });
 
+    // kube's Store::wait_until_ready wakes only one of several concurrent waiters (it sits on a
+    // oneshot channel), and the controller itself waits on the LearningPath store. So a single
+    // task polls both stores and publishes readiness on a watch channel that any number of
+    // reconciles and the /readyz handler can wait on.
     let ready_metrics = metrics.clone();
     let (ready_paths, ready_tracks) = (path_store.clone(), track_store.clone());
+    let synced_tx = ctx.synced_sender();
     tokio::spawn(async move {
-        if ready_paths.wait_until_ready().await.is_ok()
-            && ready_tracks.wait_until_ready().await.is_ok()
-        {
-            info!("caches synced");
-            ready_metrics.set_ready(true);
+        for store_ready in [
+            wait_polling(&ready_tracks).boxed(),
+            wait_polling(&ready_paths).boxed(),
+        ] {
+            store_ready.await;
         }
+        info!("caches synced");
+        ready_metrics.set_ready(true);
+        synced_tx.send_replace(true);
     });
 
     // The controller's shutdown future must be Sync, so the select runs in its own task and
@@ -288,6 +296,24 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     }
     info!("stopped");
     Ok(())
+}
+
+/// Waits for a store to be filled, re-polling so that another waiter cannot steal the wake-up.
+async fn wait_polling<K>(store: &reflector::Store<K>)
+where
+    K: kube::runtime::reflector::Lookup + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    loop {
+        if let Ok(result) =
+            tokio::time::timeout(Duration::from_millis(100), store.wait_until_ready()).await
+        {
+            if result.is_err() {
+                warn!("a watch ended before its cache was filled");
+            }
+            return;
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

@@ -71,6 +71,8 @@ pub struct Context {
     pub metrics: Metrics,
     /// Consecutive failures per object, for exponential backoff.
     failures: Mutex<HashMap<ObjectRef<LearningPath>, u32>>,
+    /// True once both caches are filled.
+    synced: tokio::sync::watch::Sender<bool>,
 }
 
 impl Context {
@@ -82,7 +84,13 @@ impl Context {
             recorder,
             metrics,
             failures: Mutex::new(HashMap::new()),
+            synced: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Where the cache-sync task reports that both caches are filled.
+    pub fn synced_sender(&self) -> tokio::sync::watch::Sender<bool> {
+        self.synced.clone()
     }
 
     fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectRef<LearningPath>, u32>> {
@@ -159,7 +167,13 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
         .namespace()
         .ok_or_else(|| Error::NoNamespace(name.clone()))?;
     // Until the Track cache is filled every learner would read TrackNotFound.
-    if ctx.tracks.wait_until_ready().await.is_err() {
+    if ctx
+        .synced
+        .subscribe()
+        .wait_for(|synced| *synced)
+        .await
+        .is_err()
+    {
         return Err(Error::CacheGone);
     }
     let track = ctx.tracks.get(&ObjectRef::new(&lp.spec.track_ref.name));

@@ -1,0 +1,5 @@
+//! End-to-end tests against a real kube-apiserver and etcd (see `support`).
+
+mod operator;
+mod schema;
+mod support;
