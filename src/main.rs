@@ -28,6 +28,15 @@ enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Print the roadmap a LearningPath's status holds (for example from `kubectl get lp X -o json`).
+    Show {
+        /// A LearningPath as YAML or JSON; `-` for standard input.
+        #[arg(short = 'f', long = "file", default_value = "-")]
+        file: PathBuf,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = PlanFormat::Table)]
+        output: PlanFormat,
+    },
     /// Plan offline: print the status the operator would write for a Track and a LearningPath.
     Plan {
         /// The Track YAML file.
@@ -104,44 +113,35 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+/// Prints a command's output, or its one-line error on stderr with exit code 1.
+fn finish(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     match args.command {
         Command::Run(run_args) => run(run_args),
-        Command::Crd { out_dir } => {
-            let result = match out_dir {
-                Some(dir) => learnpath::api::write_crd_dir(&dir).map_err(|e| e.to_string()),
-                None => learnpath::api::crds_yaml()
-                    .map(|yaml| print!("{yaml}"))
-                    .map_err(|e| e.to_string()),
-            };
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Command::Plan {
-            track,
-            path,
-            output,
-        } => {
-            let now = controller::now();
-            match cli::plan_files(&track, &path, now)
+        Command::Crd { out_dir: Some(dir) } => finish(
+            learnpath::api::write_crd_dir(&dir)
+                .map(|()| String::new())
+                .map_err(|e| e.to_string()),
+        ),
+        Command::Crd { out_dir: None } => finish(learnpath::api::crds_yaml().map_err(|e| e.to_string())),
+        Command::Show { file, output } => finish(cli::show_file(&file).and_then(|s| cli::render(&s, output))),
+        Command::Plan { track, path, output } => finish(
+            cli::plan_files(&track, &path, controller::now())
                 .map_err(|e| e.to_string())
-                .and_then(|s| cli::render(&s, output))
-            {
-                Ok(text) => {
-                    print!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
+                .and_then(|s| cli::render(&s, output)),
+        ),
     }
 }

@@ -3,5 +3,5 @@
 mod plan;
 mod render;
 
-pub use plan::{PlanError, PlanFormat, plan_files, plan_objects};
+pub use plan::{PlanError, PlanFormat, plan_files, plan_objects, show_file};
 pub use render::render;

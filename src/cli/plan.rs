@@ -56,7 +56,12 @@ pub enum PlanError {
 }
 
 fn read<T: serde::de::DeserializeOwned>(path: &Path, kind: &'static str) -> Result<T, PlanError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PlanError::Read {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|source| PlanError::Read {
         path: path.display().to_string(),
         source,
     })?;
@@ -65,6 +70,18 @@ fn read<T: serde::de::DeserializeOwned>(path: &Path, kind: &'static str) -> Resu
         kind,
         message: e.to_string().lines().next().unwrap_or_default().to_string(),
     })
+}
+
+/// The status held by a LearningPath file (`-` for standard input).
+///
+/// # Errors
+/// Unreadable or unparsable input, or a LearningPath the operator has not planned yet.
+pub fn show_file(path: &Path) -> Result<LearningPathStatus, String> {
+    let lp: LearningPath = read(path, "LearningPath").map_err(|e| e.to_string())?;
+    match lp.status {
+        Some(status) if status.progress.is_some() || !status.conditions.is_empty() => Ok(status),
+        _ => Err(format!("LearningPath {} has no roadmap yet: is the operator running?", lp.name_any())),
+    }
 }
 
 /// Plans from a Track file and a LearningPath file.
