@@ -136,9 +136,17 @@ fn main() -> ExitCode {
                 .map(|()| String::new())
                 .map_err(|e| e.to_string()),
         ),
-        Command::Crd { out_dir: None } => finish(learnpath::api::crds_yaml().map_err(|e| e.to_string())),
-        Command::Show { file, output } => finish(cli::show_file(&file).and_then(|s| cli::render(&s, output))),
-        Command::Plan { track, path, output } => finish(
+        Command::Crd { out_dir: None } => {
+            finish(learnpath::api::crds_yaml().map_err(|e| e.to_string()))
+        }
+        Command::Show { file, output } => {
+            finish(cli::show_file(&file).and_then(|s| cli::render(&s, output)))
+        }
+        Command::Plan {
+            track,
+            path,
+            output,
+        } => finish(
             cli::plan_files(&track, &path, controller::now())
                 .map_err(|e| e.to_string())
                 .and_then(|s| cli::render(&s, output)),

@@ -39,6 +39,7 @@ pub mod limits {
     doc = "A curriculum shared by many learners: skill modules with prerequisites, exercises, hours, and weights per industry and role.",
     printcolumn = r#"{"name":"Title","type":"string","jsonPath":".spec.title"}"#,
     printcolumn = r#"{"name":"Modules","type":"integer","jsonPath":".status.modules"}"#,
+    printcolumn = r#"{"name":"Valid","type":"string","jsonPath":".status.conditions[?(@.type==\"Valid\")].status"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     status = "TrackStatus"
 )]
@@ -367,10 +368,21 @@ pub struct Transfer {
 }
 
 /// What the controller observed about a Track.
-#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct TrackStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
     /// Number of modules, for the printer column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub modules: Option<u32>,
+    /// Number of exercises.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercises: Option<u32>,
+    /// `Valid`: whether the curriculum itself is consistent (ids, prerequisites, weights, rules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 8))]
+    #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["type".into()]))]
+    pub conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
 }

@@ -80,7 +80,10 @@ pub fn show_file(path: &Path) -> Result<LearningPathStatus, String> {
     let lp: LearningPath = read(path, "LearningPath").map_err(|e| e.to_string())?;
     match lp.status {
         Some(status) if status.progress.is_some() || !status.conditions.is_empty() => Ok(status),
-        _ => Err(format!("LearningPath {} has no roadmap yet: is the operator running?", lp.name_any())),
+        _ => Err(format!(
+            "LearningPath {} has no roadmap yet: is the operator running?",
+            lp.name_any()
+        )),
     }
 }
 

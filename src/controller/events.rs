@@ -112,3 +112,81 @@ pub fn transitions(old: Option<&LearningPathStatus>, new: &LearningPathStatus) -
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+    use k8s_openapi::jiff::Timestamp;
+
+    use super::*;
+    use crate::api::TriggeredRule;
+
+    fn status(valid: &str, reason: &str, rules: &[&str], mastered: &[&str]) -> LearningPathStatus {
+        LearningPathStatus {
+            conditions: vec![Condition {
+                type_: "Valid".into(),
+                status: valid.into(),
+                reason: reason.into(),
+                message: "m".into(),
+                observed_generation: Some(1),
+                last_transition_time: Time(Timestamp::UNIX_EPOCH),
+            }],
+            triggered_rules: rules
+                .iter()
+                .map(|r| TriggeredRule {
+                    rule: r.to_string(),
+                    message: "msg".into(),
+                    recommendation: None,
+                })
+                .collect(),
+            mastered: mastered.iter().map(|m| m.to_string()).collect(),
+            progress: Some(Default::default()),
+            ..Default::default()
+        }
+    }
+
+    fn reasons(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|e| e.reason.as_str()).collect()
+    }
+
+    #[test]
+    fn nothing_new_means_no_event() {
+        let s = status("True", "InputsValid", &["a"], &["m"]);
+        assert!(transitions(Some(&s), &s).is_empty());
+    }
+
+    #[test]
+    fn the_first_plan_announces_itself_and_its_rules() {
+        let new = status("True", "InputsValid", &["a"], &["m"]);
+        assert_eq!(
+            reasons(&transitions(None, &new)),
+            ["PlanComputed", "RuleTriggered"]
+        );
+    }
+
+    #[test]
+    fn invalid_input_warns_once_per_reason_and_recovery_is_told() {
+        let good = status("True", "InputsValid", &[], &[]);
+        let cycle = status("False", "PrerequisiteCycle", &[], &[]);
+        let gone = status("False", "TrackNotFound", &[], &[]);
+        assert_eq!(
+            reasons(&transitions(Some(&good), &cycle)),
+            ["PrerequisiteCycle"]
+        );
+        assert!(transitions(Some(&cycle), &cycle).is_empty());
+        assert_eq!(
+            reasons(&transitions(Some(&cycle), &gone)),
+            ["TrackNotFound"]
+        );
+        assert_eq!(reasons(&transitions(Some(&gone), &good)), ["Recovered"]);
+    }
+
+    #[test]
+    fn newly_mastered_modules_are_news() {
+        let before = status("True", "InputsValid", &[], &["a"]);
+        let after = status("True", "InputsValid", &[], &["a", "b"]);
+        let events = transitions(Some(&before), &after);
+        assert_eq!(reasons(&events), ["ModulesMastered"]);
+        assert_eq!(events[0].note.as_deref(), Some("mastered b"));
+    }
+}

@@ -8,6 +8,7 @@ mod http;
 mod leader;
 mod metrics;
 mod reconcile;
+mod track;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use crate::api::{LearningPath, Track};
 pub use events::transitions;
 pub use metrics::Metrics;
 pub use reconcile::{Context, FIELD_MANAGER, desired_status, error_policy, reconcile};
+pub use track::desired_track_status;
 
 /// The current time, to the second: conditions are stored with second precision, and a
 /// sub-second timestamp would make a freshly composed status differ from the stored one.
@@ -277,6 +279,23 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         }
     };
 
+    // Track status is a side show: its own small controller, stopped with the main one.
+    let (track_stop_tx, track_stop_rx) = futures::channel::oneshot::channel::<()>();
+    let track_controller = Controller::new(
+        Api::<Track>::all(client.clone()),
+        watcher::Config::default().any_semantic(),
+    )
+    .graceful_shutdown_on(async move {
+        let _ = track_stop_rx.await;
+    })
+    .run(
+        track::reconcile_track,
+        track::track_error_policy,
+        Arc::new(client.clone()),
+    )
+    .for_each(|_| async {});
+    let track_task = tokio::spawn(track_controller);
+
     controller
         .graceful_shutdown_on(stop)
         .run(reconcile, error_policy, ctx)
@@ -286,6 +305,8 @@ pub async fn run(options: Options) -> Result<(), RunError> {
             }
         })
         .await;
+    let _ = track_stop_tx.send(());
+    let _ = track_task.await;
 
     metrics.leader.set(0);
     if let Some(lease) = lease {

@@ -49,6 +49,32 @@ pub struct Plan {
 /// Stages hold at most this many weeks of work.
 const WEEKS_PER_STAGE: u32 = 4;
 
+/// Checks a Track on its own, as a learner with no assessment, profile or signals would see it.
+///
+/// # Errors
+/// [`Invalid`] naming the offending ids.
+pub fn check_track(track: &TrackSpec) -> Result<(), Invalid> {
+    let nobody = LearningPathSpec {
+        track_ref: crate::api::TrackRef {
+            name: String::new(),
+        },
+        learner: crate::api::Learner {
+            name: String::new(),
+            email: None,
+        },
+        industry: None,
+        role: None,
+        assessment: Default::default(),
+        completed_exercises: Vec::new(),
+        signals: Default::default(),
+        struggles: Vec::new(),
+        hours_per_week: 1,
+        next_exercises_limit: 0,
+        paused: false,
+    };
+    Index::build(track, &nobody).map(|_| ())
+}
+
 /// Plans one learner on one Track.
 ///
 /// # Errors

@@ -98,6 +98,13 @@ async fn examples_become_ready_and_follow_every_edit() {
     })
     .await;
     assert!(reasons.iter().any(|r| r == "PlanComputed"), "{reasons:?}");
+    let track_status = eventually("Track status", WAIT, || async {
+        tracks.get(&track_name).await.ok()?.status
+    })
+    .await;
+    let modules = example_track(&track_name).spec.modules.len() as u32;
+    assert_eq!(track_status.modules, Some(modules));
+    assert_eq!(track_status.conditions[0].status, "True");
 
     // 2. `learnpath plan` on the live objects prints what the operator wrote.
     let dir = tempfile::tempdir().unwrap();
@@ -287,6 +294,13 @@ async fn examples_become_ready_and_follow_every_edit() {
             "last good plan kept"
         );
     }
+
+    let track_status = eventually("Valid=False on the Track itself", WAIT, || async {
+        let status = tracks.get(&track_name).await.ok()?.status?;
+        (status.conditions[0].status == "False").then_some(status)
+    })
+    .await;
+    assert_eq!(track_status.conditions[0].reason, "PrerequisiteCycle");
 
     // 7. The Track deleted: TrackNotFound; recreated: recovery without any edit of the learners.
     tracks
