@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Print the absolute path of a cached control-plane binary for the pinned
+# version (see hack/versions.env and hack/build-controlplane.sh).
+#
+# Usage: hack/bin-path.sh kube-apiserver|kube-controller-manager|kubectl|etcd|helm
+# Exit 1 (with a hint on stderr) when that binary has not been built yet.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+. "$here/versions.env"
+CACHE="${LEARNPATH_CACHE:-$HOME/.cache/learnpath}"
+# Callers (tests, make) run from various directories: always work with absolute paths.
+case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 kube-apiserver|kube-controller-manager|kubectl|etcd|helm" >&2
+	exit 2
+fi
+
+case "$1" in
+kube-apiserver | kube-controller-manager | kubectl) dir="$CACHE/bin/k8s-$K8S_VERSION" ;;
+etcd) dir="$CACHE/bin/etcd-$ETCD_VERSION" ;;
+helm) dir="$CACHE/bin/helm-$HELM_VERSION" ;;
+*)
+	echo "unknown binary '$1'" >&2
+	exit 2
+	;;
+esac
+
+path="$dir/$1"
+if [ ! -x "$path" ]; then
+	echo "$1 not built: $path missing; run hack/build-controlplane.sh (make controlplane)" >&2
+	exit 1
+fi
+echo "$path"

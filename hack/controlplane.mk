@@ -1,0 +1,46 @@
+# Local Kubernetes control plane (etcd + kube-apiserver + kube-controller-manager)
+# built from pinned Go modules. Include from the top-level Makefile:
+#
+#   include hack/controlplane.mk
+#
+# Targets: controlplane (build/cached binaries), cluster (start or reuse a local
+# control plane, prints the KUBECONFIG export), cluster-down, controlplane-gen
+# (regenerate the k8s wrapper module after bumping K8S_VERSION).
+# Override CACHE or CLUSTER_DIR on the command line, e.g. make cluster CLUSTER_DIR=/tmp/cp.
+
+# Directory of this fragment, so it works whatever the includer's location.
+CONTROLPLANE_HACK := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+
+# Pins (K8S_VERSION, ETCD_VERSION, HELM_VERSION): shared with the shell scripts.
+include $(CONTROLPLANE_HACK)/versions.env
+
+CACHE ?= $(HOME)/.cache/learnpath
+CLUSTER_DIR ?= $(CACHE)/cluster
+
+# Absolute paths of the cached binaries, for other targets (they exist only
+# after `make controlplane`).
+CONTROLPLANE_K8S_BIN = $(CACHE)/bin/k8s-$(K8S_VERSION)
+KUBECTL ?= $(CONTROLPLANE_K8S_BIN)/kubectl
+KUBE_APISERVER ?= $(CONTROLPLANE_K8S_BIN)/kube-apiserver
+KUBE_CONTROLLER_MANAGER ?= $(CONTROLPLANE_K8S_BIN)/kube-controller-manager
+ETCD ?= $(CACHE)/bin/etcd-$(ETCD_VERSION)/etcd
+HELM ?= $(CACHE)/bin/helm-$(HELM_VERSION)/helm
+
+# The scripts read the cache root from the environment.
+CONTROLPLANE_ENV = LEARNPATH_CACHE=$(CACHE)
+
+.PHONY: controlplane controlplane-gen cluster cluster-down
+
+# Always runs the script: it is a sub-second no-op when the pinned versions are
+# already cached, and make cannot see the cache/pin relationship by itself.
+controlplane:
+	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/build-controlplane.sh
+
+controlplane-gen:
+	$(CONTROLPLANE_HACK)/gen-k8s-wrapper.sh
+
+cluster: controlplane
+	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/cluster.sh up $(CLUSTER_DIR)
+
+cluster-down:
+	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/cluster.sh down $(CLUSTER_DIR)
