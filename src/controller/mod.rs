@@ -116,6 +116,32 @@ fn watch_backoff() -> ResetTimerBackoff<ExponentialBackoff> {
     ResetTimerBackoff::new(ExponentialBackoff::from(builder), Duration::from_secs(60))
 }
 
+/// Turns Track watch events into the Tracks whose learners must be replanned: a new generation
+/// (a spec change) or a deletion. Status and metadata-only updates, such as the Track status
+/// this operator writes itself, would otherwise send every learner through a second reconcile
+/// while its cached status may still be stale, and cause a duplicate write.
+type TrackEvent = Result<watcher::Event<Track>, watcher::Error>;
+type TrackTrigger = std::future::Ready<Option<Result<Track, watcher::Error>>>;
+
+fn spec_changes(
+    mut seen: std::collections::HashMap<String, Option<i64>>,
+) -> impl FnMut(TrackEvent) -> TrackTrigger {
+    move |event| {
+        std::future::ready(match event {
+            Err(e) => Some(Err(e)),
+            Ok(watcher::Event::Apply(track) | watcher::Event::InitApply(track)) => {
+                let generation = track.metadata.generation;
+                (seen.insert(track.name_any(), generation) != Some(generation)).then_some(Ok(track))
+            }
+            Ok(watcher::Event::Delete(track)) => {
+                seen.remove(&track.name_any());
+                Some(Ok(track))
+            }
+            Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+        })
+    }
+}
+
 /// Keeps only what the planner and the status comparison need in the caches.
 fn strip<K: Resource>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
@@ -197,7 +223,7 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     .backoff(watch_backoff())
     .modify(strip)
     .reflect(track_writer)
-    .touched_objects();
+    .filter_map(spec_changes(Default::default()));
     let path_stream = watcher::watcher(paths, watcher::Config::default().any_semantic())
         .backoff(watch_backoff())
         .modify(strip)

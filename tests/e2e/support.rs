@@ -287,16 +287,13 @@ impl Operator {
             "operator-{namespace}-{}.log",
             COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
-        let child = Command::new(env!("CARGO_BIN_EXE_learnpath"))
-            .args([
-                "run",
-                "--namespace",
-                namespace,
-                "--metrics-addr",
-                &metrics_addr,
-                "--lease-namespace",
-                namespace,
-            ])
+        let mut command = Command::new(env!("CARGO_BIN_EXE_learnpath"));
+        command.args(["run", "--metrics-addr", &metrics_addr]);
+        // An empty namespace means the whole cluster.
+        if !namespace.is_empty() {
+            command.args(["--namespace", namespace, "--lease-namespace", namespace]);
+        }
+        let child = command
             .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info,learnpath=debug")
@@ -318,14 +315,18 @@ impl Operator {
         http_get(&self.metrics_addr, "/metrics").await
     }
 
-    /// The value of one sample, e.g. `learnpath_status_writes_total`.
+    /// The value of one sample, e.g. `learnpath_status_writes_total`, or the sum over its labels.
     pub async fn metric(&self, sample: &str) -> Option<f64> {
         let text = self.metrics().await?;
         Some(
             text.lines()
                 .filter(|l| !l.starts_with('#'))
                 .filter_map(|l| l.rsplit_once(' '))
-                .filter(|(name, _)| *name == sample)
+                // A bare name sums every labelled series of the metric.
+                .filter(|(name, _)| {
+                    *name == sample
+                        || (!sample.contains('{') && name.starts_with(&format!("{sample}{{")))
+                })
                 .filter_map(|(_, v)| v.parse::<f64>().ok())
                 .sum(),
         )
@@ -344,6 +345,10 @@ impl Operator {
             std::thread::sleep(Duration::from_millis(50));
         }
         None
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn log_text(&self) -> String {

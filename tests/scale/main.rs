@@ -1,0 +1,411 @@
+//! Scale harness (`make bench` at 1,000 / 5,000 / 10,000 learners; `make test` at a small N so that
+//! it keeps working). Its own control plane, so no other test's operator can touch its objects.
+//!
+//! It measures, it does not time-assert: correctness (every learner converges, nothing is written
+//! when idle, no 409) is asserted; the numbers are printed as a table and a last summary line.
+//!
+//! Knobs: `LEARNPATH_SCALE_SIZES` (comma-separated, default `200`), `LEARNPATH_SCALE_IDLE_SECS`
+//! (default 5; the benchmark uses 60), `LEARNPATH_SCALE_CONCURRENCY` (operator, default 64).
+
+#[path = "../e2e/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::{Api, Client, ResourceExt};
+use learnpath::api::{LearningPath, Track};
+use serde_json::json;
+
+use support::*;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Grants the non-admin test identity exactly what the operator (and the ceiling client) uses:
+/// admin traffic is exempt from API Priority and Fairness and would flatter the numbers.
+async fn grant_operator_rbac(client: &Client) {
+    let role: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": "learnpath-scale"},
+        "rules": [
+            {"apiGroups": ["learnpath.dev"], "resources": ["learningpaths", "tracks"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["learnpath.dev"], "resources": ["learningpaths/status", "tracks/status"], "verbs": ["patch"]},
+            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+        ]
+    }))
+    .unwrap();
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "learnpath-scale"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "learnpath-scale"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "learnpath-e2e"}]
+    }))
+    .unwrap();
+    apply(&Api::<ClusterRole>::all(client.clone()), &role)
+        .await
+        .expect("role");
+    apply(&Api::<ClusterRoleBinding>::all(client.clone()), &binding)
+        .await
+        .expect("binding");
+}
+
+async fn list_all(api: &Api<LearningPath>) -> Vec<LearningPath> {
+    let mut out = Vec::new();
+    let mut params = ListParams::default().limit(1000);
+    loop {
+        let page = api.list(&params).await.expect("list");
+        out.extend(page.items);
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => return out,
+        }
+    }
+}
+
+fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    proc_field(pid, "status", "VmRSS:").unwrap_or(0) as f64 / 1024.0
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    proc_field(pid, "status", "VmHWM:").unwrap_or(0) as f64 / 1024.0
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let after = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
+struct Row {
+    n: usize,
+    ceiling: Duration,
+    ceiling_concurrency: usize,
+    fanout: Duration,
+    edit_latency_max: Duration,
+    steady_rss: f64,
+    peak_rss: f64,
+    cpu: f64,
+    writes: f64,
+    reconciles: f64,
+    conflicts: f64,
+    throttled: f64,
+    idle_writes: f64,
+}
+
+async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row {
+    let namespaces = n.clamp(1, 100);
+    let track_name = format!("scale-{round}");
+    let tracks: Api<Track> = Api::all(admin.clone());
+    apply(&tracks, &example_track(&track_name))
+        .await
+        .expect("track");
+    let mut ns_names = Vec::new();
+    for _ in 0..namespaces {
+        ns_names.push(namespace(admin, &format!("scale{round}")).await);
+    }
+    let learners = [
+        "backend-engineer",
+        "fast-mover",
+        "fintech-engineer",
+        "frontend-to-backend",
+        "infra-developer",
+        "iot-engineer",
+    ];
+    let objects: Vec<LearningPath> = (0..n)
+        .map(|i| {
+            let mut lp = example_learner(
+                learners[i % learners.len()],
+                &ns_names[i % namespaces],
+                &track_name,
+            );
+            lp.metadata.name = Some(format!("learner-{i}"));
+            lp
+        })
+        .collect();
+    futures::stream::iter(objects.iter())
+        .for_each_concurrent(32, |lp| {
+            let api: Api<LearningPath> =
+                Api::namespaced(admin.clone(), lp.metadata.namespace.as_deref().unwrap());
+            async move {
+                apply(&api, lp).await.expect("learner");
+            }
+        })
+        .await;
+
+    // 1. Ceiling: a tight client applies the statuses the operator would write, as the same
+    //    non-admin identity, at the best concurrency it finds.
+    let track = tracks.get(&track_name).await.unwrap();
+    let live = list_all(&Api::all(admin.clone())).await;
+    let statuses: Vec<(String, String, serde_json::Value)> = live
+        .iter()
+        .filter(|lp| lp.spec.track_ref.name == track_name)
+        .map(|lp| {
+            let status = learnpath::controller::desired_status(
+                lp,
+                Some(&track),
+                learnpath::controller::now(),
+            );
+            (
+                lp.namespace().unwrap(),
+                lp.name_any(),
+                serde_json::to_value(status).unwrap(),
+            )
+        })
+        .collect();
+    let mut best: Option<(Duration, usize)> = None;
+    for concurrency in [16usize, 64] {
+        let started = Instant::now();
+        futures::stream::iter(statuses.iter())
+            .for_each_concurrent(concurrency, |(ns, name, status)| {
+                let api: Api<LearningPath> = Api::namespaced(user.clone(), ns);
+                let mut status = status.clone();
+                // A different summary each round, so that every apply is a real write.
+                status["summary"] = json!(format!("ceiling {concurrency}"));
+                async move {
+                    let patch = json!({"apiVersion": "learnpath.dev/v1alpha1", "kind": "LearningPath", "status": status});
+                    api.patch_status(name, &PatchParams::apply("scale-ceiling").force(), &Patch::Apply(&patch))
+                        .await
+                        .expect("ceiling status write");
+                }
+            })
+            .await;
+        let took = started.elapsed();
+        if best.is_none_or(|(t, _)| took < t) {
+            best = Some((took, concurrency));
+        }
+    }
+    let (ceiling, ceiling_concurrency) = best.unwrap();
+
+    // 2. The operator, as the non-admin identity, brings every learner to Ready.
+    let concurrency = env_or("LEARNPATH_SCALE_CONCURRENCY", 64u32).to_string();
+    let user_kubeconfig = cluster().dir.join("user.kubeconfig");
+    let operator = Operator::start(&user_kubeconfig, "", &["--concurrency", &concurrency]);
+    let pid = operator.pid();
+    let all: Api<LearningPath> = Api::all(admin.clone());
+    eventually("every learner Ready", Duration::from_secs(600), || async {
+        let lps = list_all(&all).await;
+        let ours: Vec<_> = lps
+            .iter()
+            .filter(|lp| lp.spec.track_ref.name == track_name)
+            .collect();
+        (ours.len() == n
+            && ours.iter().all(|lp| {
+                is_ready(lp)
+                    && lp
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.summary.as_deref())
+                        .is_some_and(|s| !s.starts_with("ceiling"))
+            }))
+        .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let steady_rss = rss_mib(pid);
+    let writes_before = operator
+        .metric("learnpath_status_writes_total")
+        .await
+        .unwrap_or(0.0);
+    let reconciles_before = operator
+        .metric("learnpath_reconciles_total")
+        .await
+        .unwrap_or(0.0);
+    let cpu_before = cpu_seconds(pid);
+
+    // 3. Fan-out: one weight changes; time until every learner carries the new trackGeneration,
+    //    checked by listing. Meanwhile a person edits one learner: how long until it shows?
+    let started = Instant::now();
+    tracks
+        .patch(&track_name, &PatchParams::default(), &Patch::Merge(json!({"spec": {"profiles": {"industries": {"cloud": {"weights": {"k8s-operator": 2.5}}}}}})))
+        .await
+        .unwrap();
+    let new_generation = tracks.get(&track_name).await.unwrap().metadata.generation;
+    let edit_api: Api<LearningPath> = Api::namespaced(admin.clone(), &ns_names[0]);
+    let mut edit_latency_max = Duration::ZERO;
+    for (k, exercise) in ["go-health-endpoint", "gomod-pin-deps", "short-link-service"]
+        .iter()
+        .enumerate()
+    {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let edited = edit_api
+            .patch(
+                "learner-0",
+                &PatchParams::apply("a-person"),
+                &Patch::Apply(json!({"apiVersion": "learnpath.dev/v1alpha1", "kind": "LearningPath", "spec": {"completedExercises": [exercise]}})),
+            )
+            .await
+            .unwrap();
+        let edit_started = Instant::now();
+        let generation = edited.metadata.generation;
+        eventually(
+            &format!("edit {k} to show"),
+            Duration::from_secs(600),
+            || async {
+                let lp = edit_api.get("learner-0").await.ok()?;
+                (lp.status?.observed_generation == generation).then_some(())
+            },
+        )
+        .await;
+        edit_latency_max = edit_latency_max.max(edit_started.elapsed());
+    }
+    eventually(
+        "every learner on the new trackGeneration",
+        Duration::from_secs(1200),
+        || async {
+            let lps = list_all(&all).await;
+            lps.iter()
+                .filter(|lp| lp.spec.track_ref.name == track_name)
+                .all(|lp| lp.status.as_ref().and_then(|s| s.track_generation) == new_generation)
+                .then_some(())
+        },
+    )
+    .await;
+    let fanout = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes = operator
+        .metric("learnpath_status_writes_total")
+        .await
+        .unwrap_or(0.0)
+        - writes_before;
+    let reconciles = operator
+        .metric("learnpath_reconciles_total")
+        .await
+        .unwrap_or(0.0)
+        - reconciles_before;
+    let conflicts = operator
+        .metric("learnpath_reconcile_errors_total{kind=\"conflict\"}")
+        .await
+        .unwrap_or(0.0);
+    let throttled = operator
+        .metric("learnpath_reconcile_errors_total{kind=\"throttled\"}")
+        .await
+        .unwrap_or(0.0);
+    let cpu = cpu_seconds(pid) - cpu_before;
+
+    // 4. Idle: nothing changes, nothing is written.
+    let idle_before = operator
+        .metric("learnpath_status_writes_total")
+        .await
+        .unwrap_or(0.0);
+    tokio::time::sleep(Duration::from_secs(env_or(
+        "LEARNPATH_SCALE_IDLE_SECS",
+        5u64,
+    )))
+    .await;
+    let idle_writes = operator
+        .metric("learnpath_status_writes_total")
+        .await
+        .unwrap_or(0.0)
+        - idle_before;
+    let peak_rss = peak_rss_mib(pid);
+    drop(operator);
+
+    for ns in &ns_names {
+        cleanup(admin, ns, &track_name).await;
+    }
+    Row {
+        n,
+        ceiling,
+        ceiling_concurrency,
+        fanout,
+        edit_latency_max,
+        steady_rss,
+        peak_rss,
+        cpu,
+        writes,
+        reconciles,
+        conflicts,
+        throttled,
+        idle_writes,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learners_converge_after_a_track_change_at_scale() {
+    let sizes: Vec<usize> = std::env::var("LEARNPATH_SCALE_SIZES")
+        .unwrap_or_else(|_| "200".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let admin = client().await;
+    grant_operator_rbac(&admin).await;
+    let user = client_from(&cluster().dir.join("user.kubeconfig")).await;
+    let mut rows = Vec::new();
+    for (round, n) in sizes.iter().enumerate() {
+        let row = run_size(&admin, &user, *n, round).await;
+        assert!(
+            row.writes >= row.n as f64,
+            "every learner was rewritten once: {} writes for {}",
+            row.writes,
+            row.n
+        );
+        assert_eq!(row.idle_writes, 0.0, "an idle operator writes nothing");
+        assert_eq!(
+            row.conflicts, 0.0,
+            "server-side apply with one field manager never conflicts"
+        );
+        rows.push(row);
+    }
+    let mut table = BTreeMap::new();
+    println!();
+    println!(
+        "{:>6} {:>10} {:>10} {:>7} {:>10} {:>9} {:>9} {:>8} {:>11} {:>11} {:>5} {:>5} {:>5}",
+        "N",
+        "ceiling_s",
+        "fanout_s",
+        "ratio",
+        "edit_max_s",
+        "rss_MiB",
+        "peak_MiB",
+        "cpu_s",
+        "writes/N",
+        "reconc/N",
+        "409",
+        "429",
+        "idle"
+    );
+    for r in &rows {
+        let ratio = r.fanout.as_secs_f64() / r.ceiling.as_secs_f64();
+        println!(
+            "{:>6} {:>10.2} {:>10.2} {:>7.2} {:>10.2} {:>9.1} {:>9.1} {:>8.1} {:>11.3} {:>11.3} {:>5} {:>5} {:>5}",
+            r.n,
+            r.ceiling.as_secs_f64(),
+            r.fanout.as_secs_f64(),
+            ratio,
+            r.edit_latency_max.as_secs_f64(),
+            r.steady_rss,
+            r.peak_rss,
+            r.cpu,
+            r.writes / r.n as f64,
+            r.reconciles / r.n as f64,
+            r.conflicts as u64,
+            r.throttled as u64,
+            r.idle_writes as u64
+        );
+        println!("       (ceiling at concurrency {})", r.ceiling_concurrency);
+        table.insert(r.n, (ratio, r.steady_rss, r.writes / r.n as f64));
+    }
+    if let Some((_, (ratio, rss, writes))) = table.iter().next_back() {
+        println!("fanout_ratio={ratio:.2} rss_mib={rss:.1} writes_per_change={writes:.3}");
+    }
+}
