@@ -347,6 +347,8 @@ impl Operator {
         None
     }
 
+    /// The process id, for /proc readings (used by the scale harness, not every test binary).
+    #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
