@@ -33,3 +33,37 @@ test: controlplane fmt-check lint
 
 demo: controlplane build
 	LEARNPATH_CACHE=$(CACHE) hack/demo.sh
+
+# --- Helm chart and container image (charts/learnpath, Dockerfile) ----------------------------
+# The chart's checks (lint, render, schema, CRD drift, install on the real control plane, RBAC
+# allowlist, upgrade/uninstall) are tests/e2e/helm.rs, so `make test` runs them.
+.PHONY: image chart-crds helm-lint helm-test
+
+# The container image with docker or podman; without an engine, the static musl binary it packages.
+image:
+	hack/image.sh
+
+# Regenerate charts/learnpath/templates/crds from the Rust types (as `make crds` does for crds/);
+# `make crds` does both.
+chart-crds: build
+	hack/chart-crds.sh target/debug/learnpath
+
+crds: chart-crds
+
+helm-lint: controlplane
+	$(HELM) lint --strict charts/learnpath
+	$(HELM) lint --strict charts/learnpath -f charts/learnpath/ci/all-values.yaml
+
+# Only the chart's end-to-end tests.
+helm-test: controlplane
+	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked --test e2e helm::
+
+# --- Benchmarks (docs/performance.md) ---------------------------------------------------------
+# Planner micro-benchmarks (criterion), then the scale harness at 1,000 / 5,000 / 10,000 learners
+# on its own control plane with etcd fsync on. `make test` runs the same harness at N=200.
+.PHONY: bench
+bench: controlplane
+	$(CARGO) bench --locked --bench planner
+	LEARNPATH_CACHE=$(CACHE) LEARNPATH_SCALE_SIZES=$${LEARNPATH_SCALE_SIZES:-1000,5000,10000} \
+		LEARNPATH_SCALE_IDLE_SECS=$${LEARNPATH_SCALE_IDLE_SECS:-60} \
+		$(CARGO) test --locked --release --test scale -- --nocapture
