@@ -59,6 +59,9 @@ struct RunArgs {
     /// Hold a Lease before reconciling, for more than one replica.
     #[arg(long)]
     leader_elect: bool,
+    /// Name of the leader Lease (one per release, when several share a namespace).
+    #[arg(long, default_value = "learnpath-leader")]
+    lease_name: String,
     /// Namespace of the leader Lease.
     #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
     lease_namespace: String,
@@ -88,6 +91,7 @@ fn run(args: RunArgs) -> ExitCode {
     let options = Options {
         metrics_addr: args.metrics_addr,
         leader_elect: args.leader_elect,
+        lease_name: args.lease_name,
         lease_namespace: args.lease_namespace,
         identity: args.identity.unwrap_or_else(default_identity),
         namespace: args.namespace,

@@ -56,9 +56,9 @@ impl Lease {
     }
 }
 
-/// Waits until this replica holds the lease `learnpath-leader` in the configured namespace.
+/// Waits until this replica holds the configured Lease.
 pub async fn acquire(client: &Client, options: &Options) -> Result<Lease, RunError> {
-    let manager = LeaseManagerBuilder::new(client.clone(), "learnpath-leader")
+    let manager = LeaseManagerBuilder::new(client.clone(), options.lease_name.clone())
         .with_namespace(options.lease_namespace.clone())
         .with_identity(options.identity.clone())
         .with_duration(LEASE_SECONDS)

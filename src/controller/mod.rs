@@ -54,6 +54,8 @@ pub struct Options {
     pub metrics_addr: SocketAddr,
     /// Take a Lease before reconciling, so that only one replica writes.
     pub leader_elect: bool,
+    /// Name of the Lease.
+    pub lease_name: String,
     /// Namespace of the Lease.
     pub lease_namespace: String,
     /// Unique name of this replica (the pod name in a cluster).
@@ -305,7 +307,9 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         }
     };
 
-    // Track status is a side show: its own small controller, stopped with the main one.
+    // Track status is a side show: its own small controller, stopped with the main one. Several
+    // releases (one per namespace) may all write it; that converges, because each carries the
+    // stored lastTransitionTime over and the content is a pure function of the Track.
     let (track_stop_tx, track_stop_rx) = futures::channel::oneshot::channel::<()>();
     let track_controller = Controller::new(
         Api::<Track>::all(client.clone()),
