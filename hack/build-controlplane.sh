@@ -47,8 +47,11 @@ heartbeat_pid=""
 start_heartbeat() {
 	local what="$1" start
 	start=$(date +%s)
+	# sleep gets /dev/null for stdio: otherwise the orphaned sleep left by
+	# stop_heartbeat keeps our stderr pipe open, and `... 2>&1 | tee log`
+	# would hang for up to a minute after the build finished.
 	(
-		while sleep 60; do
+		while sleep 60 >/dev/null 2>&1; do
 			log "$what: still building ($(($(date +%s) - start))s elapsed)"
 		done
 	) &
@@ -91,12 +94,13 @@ progress_filter() {
 	log "$what: $n packages compiled in total"
 }
 
-# go_build NAME MODULE_DIR OUT_DIR LDFLAGS PKG... : build PKGs of the wrapper
-# module into a temp dir and move it into place only on success, so an
-# interrupted build never leaves a half-populated, "cached"-looking directory.
+# go_build NAME MODULE_DIR OUT_DIR LDFLAGS CHECK PKG... : build PKGs of the
+# wrapper module into a temp dir and move it into place only after CHECK (a
+# function given the temp dir) accepts it, so an interrupted or mis-stamped
+# build never leaves a "cached"-looking directory.
 go_build() {
-	local name="$1" moddir="$2" out="$3" ldflags="$4"
-	shift 4
+	local name="$1" moddir="$2" out="$3" ldflags="$4" check="$5"
+	shift 5
 	local tmp="$out.tmp.$$" start
 	tmp_dirs+=("$tmp")
 	rm -rf "$tmp"
@@ -105,10 +109,11 @@ go_build() {
 	log "$name: building $* -> $out"
 	start_heartbeat "$name"
 	# -trimpath: no local paths in binaries (reproducible); -s -w: drop symbol
-	# and DWARF tables, roughly halves the size of kube-apiserver.
+	# and DWARF tables (kube-apiserver is still ~115 MB without them).
 	(cd "$moddir" && go build -v -trimpath -ldflags="-s -w $ldflags" -o "$tmp/" "$@") 2>&1 |
 		progress_filter "$name"
 	stop_heartbeat
+	"$check" "$tmp"
 	rm -rf "$out"
 	mv "$tmp" "$out"
 	log "$name: done in $(($(date +%s) - start))s"
@@ -118,6 +123,31 @@ go_build() {
 module_field() {
 	(cd "$1" && go list -m -f "$3" "$2")
 }
+
+# expect_output WHAT WANT CMD...: fail unless CMD's output contains WANT.
+# Catches version stamps that silently stop applying when upstream moves a
+# variable (-X on a missing symbol is not an error).
+expect_output() {
+	local what="$1" want="$2" got
+	shift 2
+	got="$("$@" 2>&1 | head -n 5)" || true
+	case "$got" in
+	*"$want"*) log "$what reports $want" ;;
+	*)
+		echo "$what: expected '$want' in output of '$*', got:" >&2
+		echo "$got" >&2
+		exit 1
+		;;
+	esac
+}
+
+check_k8s() {
+	expect_output kube-apiserver "Kubernetes $K8S_VERSION" "$1/kube-apiserver" --version
+	expect_output kube-controller-manager "Kubernetes $K8S_VERSION" "$1/kube-controller-manager" --version
+	expect_output kubectl "Client Version: $K8S_VERSION" "$1/kubectl" version --client
+}
+check_etcd() { expect_output etcd "etcd Version: ${ETCD_VERSION#v}" "$1/etcd" --version; }
+check_helm() { expect_output helm "Version:\"$HELM_VERSION\"" "$1/helm" version; }
 
 # check_pin MODULE_DIR MODULE WANT: the wrapper go.mod must agree with
 # versions.env, otherwise the directory name would lie about its contents.
@@ -159,7 +189,7 @@ build_k8s() {
 		ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date -X $pkg.gitCommit=$commit"
 	done
 	# One invocation for all three so the shared packages compile once.
-	go_build "k8s $ver" "$moddir" "$out" "$ldflags" \
+	go_build "k8s $ver" "$moddir" "$out" "$ldflags" check_k8s \
 		k8s.io/kubernetes/cmd/kube-apiserver \
 		k8s.io/kubernetes/cmd/kube-controller-manager \
 		k8s.io/kubernetes/cmd/kubectl
@@ -171,12 +201,15 @@ build_etcd() {
 		return 0
 	fi
 	check_pin "$moddir" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
-	# The wrapper's package is its module root; `go build .` would name the
-	# binary after the module path's last element ("etcd"), but be explicit.
-	local tmpname
-	go_build "etcd $ETCD_VERSION" "$moddir" "$out" "" .
-	tmpname="$(find "$out" -maxdepth 1 -type f ! -name etcd -print -quit)"
-	if [ -n "$tmpname" ]; then mv "$tmpname" "$out/etcd"; fi
+	# The release version itself is a constant in go.etcd.io/etcd/api/v3;
+	# only the git SHA is link-time (upstream's build script sets it). The
+	# proxy has no commit, so record the module content hash instead.
+	local commit
+	commit="$(module_sum "$moddir" go.etcd.io/etcd/server/v3 "$ETCD_VERSION")"
+	# `go build -o DIR/ .` names the binary after the wrapper module path's
+	# last element, which is "etcd".
+	go_build "etcd $ETCD_VERSION" "$moddir" "$out" \
+		"-X go.etcd.io/etcd/api/v3/version.GitSHA=$commit" check_etcd .
 }
 
 build_helm() {
@@ -191,7 +224,7 @@ build_helm() {
 	# gitTreeState "". metadata="" marks it as a release build, like upstream.
 	go_build "helm $HELM_VERSION" "$moddir" "$out" \
 		"-X $v.version=$HELM_VERSION -X $v.metadata= -X $v.gitCommit=$commit -X $v.gitTreeState=clean" \
-		helm.sh/helm/v4/cmd/helm
+		check_helm helm.sh/helm/v4/cmd/helm
 }
 
 targets=("$@")

@@ -549,8 +549,9 @@ cmd_supervise() {
 				reported="$reported $pid"
 			fi
 		done
-		# Background sleep + wait so TERM/INT/HUP are handled immediately.
-		sleep 1 &
+		# Background sleep + wait so TERM/INT/HUP are handled immediately;
+		# no stdio, so a leftover sleep never holds the harness's stderr pipe.
+		sleep 1 >/dev/null 2>&1 &
 		wait $! 2>/dev/null || true
 	done
 	log "supervise: stdin closed, shutting down"
