@@ -207,11 +207,16 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
             });
         }
     }
+    // Reasons are the costliest part of a plan: only write the ones that will be shown.
     for &m in &ordered {
+        if next_exercises.len() >= limit {
+            break;
+        }
         if !prerequisites_met(m) {
             continue;
         }
         let module = index.modules[m];
+        let mut reason: Option<String> = None;
         for e in &module.exercises {
             if index.completed.contains(e.id.as_str())
                 || frozen.contains(e.id.as_str())
@@ -219,12 +224,15 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
             {
                 continue;
             }
+            if next_exercises.len() >= limit {
+                break;
+            }
             next_exercises.push(NextExercise {
                 module: module.id.clone(),
                 exercise: e.id.clone(),
                 title: e.title.clone(),
                 hours: e.hours,
-                reason: explainer.module(m),
+                reason: reason.get_or_insert_with(|| explainer.module(m)).clone(),
             });
         }
     }
