@@ -118,28 +118,39 @@ fn watch_backoff() -> ResetTimerBackoff<ExponentialBackoff> {
     ResetTimerBackoff::new(ExponentialBackoff::from(builder), Duration::from_secs(60))
 }
 
-/// Turns Track watch events into the Tracks whose learners must be replanned: a new generation
-/// (a spec change) or a deletion. Status and metadata-only updates, such as the Track status
-/// this operator writes itself, would otherwise send every learner through a second reconcile
-/// while its cached status may still be stale, and cause a duplicate write.
 type TrackEvent = Result<watcher::Event<Track>, watcher::Error>;
 type TrackTrigger = std::future::Ready<Option<Result<Track, watcher::Error>>>;
 
-fn spec_changes(
-    mut seen: std::collections::HashMap<String, Option<i64>>,
-) -> impl FnMut(TrackEvent) -> TrackTrigger {
+/// Turns Track watch events into the Tracks whose learners must be replanned: a new generation
+/// (a spec change) or a deletion. Status and metadata-only updates, such as the Track status
+/// this operator writes itself, would otherwise send every learner through a second reconcile
+/// while its cached status may still be stale, and cause a duplicate write. The first listing
+/// triggers nothing: every learner is reconciled at startup anyway. A later re-list (after a
+/// watch expired) triggers the Tracks that changed while the watch was down.
+fn spec_changes() -> impl FnMut(TrackEvent) -> TrackTrigger {
+    let mut seen: std::collections::HashMap<String, Option<i64>> = std::collections::HashMap::new();
+    let mut listed_once = false;
     move |event| {
         std::future::ready(match event {
             Err(e) => Some(Err(e)),
-            Ok(watcher::Event::Apply(track) | watcher::Event::InitApply(track)) => {
+            Ok(watcher::Event::Apply(track)) => {
                 let generation = track.metadata.generation;
                 (seen.insert(track.name_any(), generation) != Some(generation)).then_some(Ok(track))
+            }
+            Ok(watcher::Event::InitApply(track)) => {
+                let generation = track.metadata.generation;
+                let changed = seen.insert(track.name_any(), generation) != Some(generation);
+                (listed_once && changed).then_some(Ok(track))
             }
             Ok(watcher::Event::Delete(track)) => {
                 seen.remove(&track.name_any());
                 Some(Ok(track))
             }
-            Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+            Ok(watcher::Event::InitDone) => {
+                listed_once = true;
+                None
+            }
+            Ok(watcher::Event::Init) => None,
         })
     }
 }
@@ -225,7 +236,7 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     .backoff(watch_backoff())
     .modify(strip)
     .reflect(track_writer)
-    .filter_map(spec_changes(Default::default()));
+    .filter_map(spec_changes());
     let path_stream = watcher::watcher(paths, watcher::Config::default().any_semantic())
         .backoff(watch_backoff())
         .modify(strip)
