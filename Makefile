@@ -28,11 +28,17 @@ lint:
 
 # Everything CI runs. The control plane is built first (a no-op when cached) so that the
 # end-to-end tests never find it missing; they fail, never skip, when it cannot start.
-test: controlplane fmt-check lint
+test: controlplane flux fmt-check lint
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked --all-targets
 
 demo: controlplane build
 	LEARNPATH_CACHE=$(CACHE) hack/demo.sh
+
+# Flux's source-, kustomize- and helm-controller (pins: hack/flux/versions.env) and the loopback
+# Git server for tests/e2e/flux.rs, cached like the control plane; a no-op when cached.
+.PHONY: flux
+flux:
+	@LEARNPATH_CACHE=$(CACHE) hack/build-flux.sh
 
 # --- Helm chart and container image (charts/learnpath, Dockerfile) ----------------------------
 # The chart's checks (lint, render, schema, CRD drift, install on the real control plane, RBAC
