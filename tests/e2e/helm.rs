@@ -30,14 +30,6 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 const WAIT: Duration = Duration::from_secs(60);
-const LEARNERS: [&str; 6] = [
-    "backend-engineer",
-    "fast-mover",
-    "fintech-engineer",
-    "frontend-to-backend",
-    "infra-developer",
-    "iot-engineer",
-];
 /// The Lease the operator holds (src/controller/leader.rs).
 const LEASE: &str = "learnpath-leader";
 

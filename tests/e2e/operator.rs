@@ -12,14 +12,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-const LEARNERS: [&str; 6] = [
-    "backend-engineer",
-    "fast-mover",
-    "fintech-engineer",
-    "frontend-to-backend",
-    "infra-developer",
-    "iot-engineer",
-];
 const WAIT: Duration = Duration::from_secs(60);
 
 async fn all_paths(api: &Api<LearningPath>) -> Vec<LearningPath> {

@@ -179,6 +179,16 @@ pub fn read_yaml<T: DeserializeOwned>(path: &Path) -> T {
     serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The example learners in examples/learners/.
+pub const LEARNERS: [&str; 6] = [
+    "backend-engineer",
+    "fast-mover",
+    "fintech-engineer",
+    "frontend-to-backend",
+    "infra-developer",
+    "iot-engineer",
+];
+
 /// The example Track under another name, so that tests running at once do not share it.
 pub fn example_track(name: &str) -> Track {
     let mut track: Track = read_yaml(&repo().join("examples/tracks/go-engineer.yaml"));

@@ -123,18 +123,10 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
     for _ in 0..namespaces {
         ns_names.push(namespace(admin, &format!("scale{round}")).await);
     }
-    let learners = [
-        "backend-engineer",
-        "fast-mover",
-        "fintech-engineer",
-        "frontend-to-backend",
-        "infra-developer",
-        "iot-engineer",
-    ];
     let objects: Vec<LearningPath> = (0..n)
         .map(|i| {
             let mut lp = example_learner(
-                learners[i % learners.len()],
+                LEARNERS[i % LEARNERS.len()],
                 &ns_names[i % namespaces],
                 &track_name,
             );
