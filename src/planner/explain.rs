@@ -8,7 +8,7 @@ use super::score::{ModuleScore, ScoreSource};
 
 pub(crate) struct Explainer<'a> {
     pub index: &'a Index<'a>,
-    pub scores: &'a [ModuleScore],
+    pub scores: &'a [ModuleScore<'a>],
     pub placements: &'a [Placement],
 }
 
@@ -64,12 +64,7 @@ impl Explainer<'_> {
                 num(s.score)
             ),
             ScoreSource::Dimension(d) => {
-                let title = self
-                    .index
-                    .dimension_titles
-                    .get(d.as_str())
-                    .copied()
-                    .unwrap_or(d);
+                let title = self.index.dimension_titles.get(d).copied().unwrap_or(d);
                 format!(
                     "gap {}% ({title} assessed {}/100)",
                     num(s.gap * 100.0),

@@ -6,23 +6,23 @@ use super::index::Index;
 
 /// Where a module's weight comes from, for the reason text.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct WeightPart {
+pub(crate) struct WeightPart<'a> {
     /// `industry` or `role`.
     pub kind: &'static str,
     /// Profile name.
-    pub profile: String,
+    pub profile: &'a str,
     /// The key that matched (module id or dimension id).
-    pub key: String,
+    pub key: &'a str,
     pub value: f64,
 }
 
 /// The numbers behind one module's place in the plan.
 #[derive(Clone, Debug)]
-pub(crate) struct ModuleScore {
+pub(crate) struct ModuleScore<'a> {
     /// 0..=100, from the module's own assessment, its dimension's, or a transfer.
     pub score: f64,
     /// Where the score came from, for the reason text.
-    pub score_source: ScoreSource,
+    pub score_source: ScoreSource<'a>,
     /// Completed exercise hours / all exercise hours.
     pub exercise_fraction: f64,
     pub completed_exercise_hours: u32,
@@ -32,7 +32,7 @@ pub(crate) struct ModuleScore {
     pub started: bool,
     pub gap: f64,
     pub weight: f64,
-    pub weight_parts: Vec<WeightPart>,
+    pub weight_parts: Vec<WeightPart<'a>>,
     /// The fired rules that boost this module.
     pub boosted_by: Vec<usize>,
     /// weight x gap x boost, before inheritance.
@@ -43,12 +43,12 @@ pub(crate) struct ModuleScore {
 
 /// Where a score comes from.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) enum ScoreSource {
+pub(crate) enum ScoreSource<'a> {
     None,
     Module,
-    Dimension(String),
+    Dimension(&'a str),
     Transfer {
-        skill: String,
+        skill: &'a str,
         ratio: f64,
         skill_score: u8,
     },
@@ -66,7 +66,7 @@ pub(crate) fn fires(rule: &TrackRule, index: &Index) -> bool {
 }
 
 /// Scores every module, in module-number order.
-pub(crate) fn score_all(index: &Index, fired: &[usize]) -> Vec<ModuleScore> {
+pub(crate) fn score_all<'a>(index: &Index<'a>, fired: &[usize]) -> Vec<ModuleScore<'a>> {
     let threshold = f64::from(index.track.mastery_threshold);
     index
         .modules
@@ -75,7 +75,12 @@ pub(crate) fn score_all(index: &Index, fired: &[usize]) -> Vec<ModuleScore> {
         .collect()
 }
 
-fn score_one(index: &Index, m: &Module, threshold: f64, fired: &[usize]) -> ModuleScore {
+fn score_one<'a>(
+    index: &Index<'a>,
+    m: &'a Module,
+    threshold: f64,
+    fired: &[usize],
+) -> ModuleScore<'a> {
     let assessment = &index.spec.assessment;
     let (mut score, mut score_source) = match assessment.get(&m.id) {
         Some(&s) => (f64::from(s), ScoreSource::Module),
@@ -84,7 +89,7 @@ fn score_one(index: &Index, m: &Module, threshold: f64, fired: &[usize]) -> Modu
             .as_ref()
             .and_then(|d| assessment.get(d).map(|&s| (d, s)))
         {
-            Some((d, s)) => (f64::from(s), ScoreSource::Dimension(d.clone())),
+            Some((d, s)) => (f64::from(s), ScoreSource::Dimension(d.as_str())),
             None => (0.0, ScoreSource::None),
         },
     };
@@ -103,7 +108,7 @@ fn score_one(index: &Index, m: &Module, threshold: f64, fired: &[usize]) -> Modu
             if credited > score {
                 score = credited;
                 score_source = ScoreSource::Transfer {
-                    skill: t.from.clone(),
+                    skill: t.from.as_str(),
                     ratio: t.ratio,
                     skill_score: s,
                 };
@@ -156,8 +161,8 @@ fn score_one(index: &Index, m: &Module, threshold: f64, fired: &[usize]) -> Modu
             weight *= value;
             weight_parts.push(WeightPart {
                 kind,
-                profile: name.clone(),
-                key: matched.to_string(),
+                profile: name.as_str(),
+                key: matched,
                 value,
             });
         }
