@@ -12,9 +12,8 @@
 //! the shared control plane with `crds.enabled=false`, in namespaces and releases of its own.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -1210,73 +1209,6 @@ async fn chart_watch_namespace_and_leader_election_identity_suffices() {
 // ---------------------------------------------------------------------------------------------
 // On a dedicated control plane: the CRD lifecycle
 
-/// A second control plane (`hack/cluster.sh supervise`), stopped when dropped.
-struct OwnCluster {
-    dir: PathBuf,
-    kubeconfig: PathBuf,
-    stdin: Option<ChildStdin>,
-    child: Child,
-}
-
-impl OwnCluster {
-    fn start(name: &str) -> OwnCluster {
-        let base = std::env::var_os("LEARNPATH_E2E_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(std::env::temp_dir);
-        let dir = base.join(format!("learnpath-e2e-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut child = Command::new(repo().join("hack/cluster.sh"))
-            .arg("supervise")
-            .arg(&dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(
-                std::fs::File::create(dir.with_extension("log")).unwrap(),
-            ))
-            .spawn()
-            .expect("hack/cluster.sh runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let Some(kubeconfig) = line.trim().strip_prefix("READY ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the second control plane did not start ({line:?}); see {}",
-                dir.with_extension("log").display()
-            );
-        };
-        OwnCluster {
-            dir,
-            kubeconfig: PathBuf::from(kubeconfig),
-            stdin: child.stdin.take(),
-            child,
-        }
-    }
-}
-
-impl Drop for OwnCluster {
-    fn drop(&mut self) {
-        // EOF on its stdin is the supervisor's signal to stop etcd and the apiserver.
-        drop(self.stdin.take());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        // etcd's data is tens of megabytes: keep it (and the logs) only when the test failed.
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-            let _ = std::fs::remove_file(self.dir.with_extension("log"));
-        }
-    }
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -1310,7 +1242,8 @@ fn printer_columns(kubeconfig: &Path, crd: &str) -> Vec<String> {
 /// resource (crds.keep=true) and removes the rest of the release.
 #[tokio::test]
 async fn helm_installs_upgrades_and_keeps_the_crds() {
-    let own = OwnCluster::start("helm-crds");
+    let own =
+        Cluster::supervise("helm-crds").unwrap_or_else(|e| panic!("second control plane: {e}"));
     let kc = own.kubeconfig.display().to_string();
     let client = client_from(&own.kubeconfig).await;
     let ns = "learnpath-system";

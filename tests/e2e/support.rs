@@ -10,8 +10,8 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -25,54 +25,87 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A running control plane.
+/// A control plane run by `hack/cluster.sh supervise`: stopped when dropped, and in any case when
+/// this process dies, because its stdin (a pipe held here) then closes.
 pub struct Cluster {
     pub dir: PathBuf,
     pub kubeconfig: PathBuf,
-    // Held for the life of the process: its closing is the supervisor's stop signal.
-    _stdin: Mutex<ChildStdin>,
-    _child: Mutex<Child>,
+    stdin: Option<ChildStdin>,
+    child: Child,
 }
 
+impl Cluster {
+    /// Starts a control plane in its own state directory; `name` tells several apart.
+    pub fn supervise(name: &str) -> Result<Cluster, String> {
+        let base = std::env::var_os("LEARNPATH_E2E_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir);
+        let suffix = if name.is_empty() {
+            String::new()
+        } else {
+            format!("-{name}")
+        };
+        let dir = base.join(format!("learnpath-e2e-{}{suffix}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let log = std::fs::File::create(dir.with_extension("log")).map_err(|e| e.to_string())?;
+        let mut child = Command::new(repo().join("hack/cluster.sh"))
+            .arg("supervise")
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .map_err(|e| format!("cannot run hack/cluster.sh: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| format!("reading the supervisor: {e}"))?;
+        let line = line.trim();
+        let Some(kubeconfig) = line.strip_prefix("READY ") else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!(
+                "the control plane did not start ({line:?}); see {}. Build it with `make controlplane`.",
+                dir.with_extension("log").display()
+            ));
+        };
+        Ok(Cluster {
+            dir,
+            kubeconfig: PathBuf::from(kubeconfig),
+            stdin: child.stdin.take(),
+            child,
+        })
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // EOF on its stdin is the supervisor's signal to stop etcd and the apiserver.
+        drop(self.stdin.take());
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // etcd's data is tens of megabytes: keep it (and the logs) only when the test failed.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+            let _ = std::fs::remove_file(self.dir.with_extension("log"));
+        }
+    }
+}
+
+// The shared control plane lives in a static and is never dropped: it stops when the process exits.
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 
 fn start() -> Result<Cluster, String> {
-    let base = std::env::var_os("LEARNPATH_E2E_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let dir = base.join(format!("learnpath-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut child = Command::new(repo().join("hack/cluster.sh"))
-        .arg("supervise")
-        .arg(&dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(
-            std::fs::File::create(dir.with_extension("log")).map_err(|e| e.to_string())?,
-        ))
-        .spawn()
-        .map_err(|e| format!("cannot run hack/cluster.sh: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| format!("reading the supervisor: {e}"))?;
-    let line = line.trim();
-    let Some(kubeconfig) = line.strip_prefix("READY ") else {
-        let _ = child.kill();
-        let _ = child.wait();
-        return Err(format!(
-            "the control plane did not start ({line:?}); see {}. Build it with `make controlplane`.",
-            dir.with_extension("log").display()
-        ));
-    };
-    let stdin = child.stdin.take().ok_or("no stdin")?;
-    let cluster = Cluster {
-        dir: dir.clone(),
-        kubeconfig: PathBuf::from(kubeconfig),
-        _stdin: Mutex::new(stdin),
-        _child: Mutex::new(child),
-    };
+    let cluster = Cluster::supervise("")?;
     kubectl(
         &cluster,
         &[
