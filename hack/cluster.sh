@@ -13,6 +13,12 @@
 #                                   `READY DIR/admin.kubeconfig` (or `FAILED reason`)
 #                                   on stdout, then run until stdin hits EOF or a
 #                                   TERM/INT/HUP arrives, then stop everything.
+#                                   Meanwhile each stdin line is a fault to inject,
+#                                   answered by one `OK ...` or `ERR reason` line:
+#                                     kill etcd|apiserver|kcm   SIGKILL, wait until gone
+#                                     stop etcd|apiserver|kcm   SIGTERM (KILL after 20s)
+#                                     start etcd|apiserver|kcm  same flags, ports and data;
+#                                                               answers once it is ready
 # DIR defaults to $LEARNPATH_CACHE/cluster (~/.cache/learnpath/cluster).
 #
 # State written to DIR:
@@ -48,6 +54,14 @@ E2E_USER=learnpath-e2e
 E2E_GROUP=learnpath:e2e
 
 MODE=up # or supervise; decides how children are launched and who stops them
+# Per component (etcd, apiserver, kcm): its pid, and its command line in ETCD_CMD,
+# APISERVER_CMD and KCM_CMD, so that a supervisor can restart it exactly as it was.
+declare -A PID_OF=()
+ETCD_CMD=()
+APISERVER_CMD=()
+KCM_CMD=()
+# A restarted component appends to its log and takes its predecessor's line in the pids file.
+RESTART_OF=""
 
 # Logging must never kill the script: in supervise mode stderr may be a pipe
 # whose reader (the test process) is already dead, and cleanup must still run.
@@ -158,8 +172,14 @@ start_proc() {
 	# Not a process-group leader here (no job control), so setsid/setpriv
 	# exec in place and $! is the component's own pid. stdio and the extra
 	# fds are cut off so no pipe of our caller stays open in the child.
-	"${launcher[@]}" "$@" </dev/null >"$D/$name.log" 2>&1 3>&- 4>&- 9>&- &
-	echo "$!" >>"$PIDS"
+	if [ -n "$RESTART_OF" ]; then
+		"${launcher[@]}" "$@" </dev/null >>"$D/$name.log" 2>&1 3>&- 4>&- 9>&- &
+		sed -i "s/^$RESTART_OF\$/$!/" "$PIDS"
+	else
+		"${launcher[@]}" "$@" </dev/null >"$D/$name.log" 2>&1 3>&- 4>&- 9>&- &
+		echo "$!" >>"$PIDS"
+	fi
+	PID_OF[$name]=$!
 	log "started $name (pid $!), log $D/$name.log"
 }
 
@@ -349,7 +369,8 @@ try_start() {
 	if [ "${LEARNPATH_ETCD_UNSAFE_NO_FSYNC:-0}" = 1 ]; then
 		etcd_args+=(--unsafe-no-fsync)
 	fi
-	start_proc etcd "$etcd_bin" "${etcd_args[@]}"
+	ETCD_CMD=("$etcd_bin" "${etcd_args[@]}")
+	start_proc etcd "${ETCD_CMD[@]}"
 	local etcd_pid=$!
 	wait_for etcd "$etcd_pid" etcd_healthy || return "$(retry_code etcd)"
 
@@ -375,7 +396,8 @@ try_start() {
 	)
 	# shellcheck disable=SC2206 # word splitting is the point
 	apiserver_args+=(${LEARNPATH_APISERVER_ARGS:-})
-	start_proc apiserver "$apiserver_bin" "${apiserver_args[@]}"
+	APISERVER_CMD=("$apiserver_bin" "${apiserver_args[@]}")
+	start_proc apiserver "${APISERVER_CMD[@]}"
 	local apiserver_pid=$!
 	if ! wait_for apiserver "$apiserver_pid" apiserver_ready; then
 		log "last lines of $D/apiserver.log:"
@@ -383,17 +405,18 @@ try_start() {
 		return "$(retry_code apiserver)"
 	fi
 
-	start_proc kcm "$kcm_bin" \
-		--kubeconfig="$D/kcm.kubeconfig" \
-		--authentication-kubeconfig="$D/kcm.kubeconfig" \
-		--authorization-kubeconfig="$D/kcm.kubeconfig" \
-		--bind-address=127.0.0.1 \
-		--secure-port="$KCM_PORT" \
-		--cert-dir="$D/kcm-certs" \
-		--controllers="$KCM_CONTROLLERS" \
-		--service-account-private-key-file="$CERTS/sa.key" \
-		--root-ca-file="$CERTS/ca.crt" \
-		--leader-elect=false
+	KCM_CMD=("$kcm_bin"
+		--kubeconfig="$D/kcm.kubeconfig"
+		--authentication-kubeconfig="$D/kcm.kubeconfig"
+		--authorization-kubeconfig="$D/kcm.kubeconfig"
+		--bind-address=127.0.0.1
+		--secure-port="$KCM_PORT"
+		--cert-dir="$D/kcm-certs"
+		--controllers="$KCM_CONTROLLERS"
+		--service-account-private-key-file="$CERTS/sa.key"
+		--root-ca-file="$CERTS/ca.crt"
+		--leader-elect=false)
+	start_proc kcm "${KCM_CMD[@]}"
 	local kcm_pid=$!
 	if ! wait_for kcm "$kcm_pid" kcm_healthy; then
 		log "last lines of $D/kcm.log:"
@@ -507,7 +530,6 @@ cmd_supervise() {
 	exec 4<&0
 	# Writes to a dead reader must fail (and be ignored), not kill us mid-cleanup.
 	trap '' PIPE
-	STDIN_PID=""
 	PROTOCOL_DONE=0
 	# shellcheck disable=SC2329 # invoked via trap
 	supervise_cleanup() {
@@ -518,7 +540,6 @@ cmd_supervise() {
 		if [ "$PROTOCOL_DONE" = 0 ]; then
 			echo "FAILED ${FAIL_REASON:-aborted (exit $rc)}" >&3 || true
 		fi
-		if [ -n "$STDIN_PID" ]; then kill "$STDIN_PID" 2>/dev/null || true; fi
 		if [ -n "${PIDS:-}" ]; then stop_all; fi
 		log "supervise: stopped (exit $rc)"
 		exit "$rc"
@@ -535,27 +556,75 @@ cmd_supervise() {
 	unlock_dir
 	echo "READY $D/admin.kubeconfig" >&3 || true
 	PROTOCOL_DONE=1
-	exec 3>&-
 
 	# EOF on stdin == the test process is gone (exited, panicked or SIGKILLed).
-	cat <&4 >/dev/null 2>&1 &
-	STDIN_PID=$!
-	exec 4<&-
-	local pid reported=""
-	while alive "$STDIN_PID"; do
+	# Until then each line is a command; read times out every second so that
+	# TERM/INT/HUP are handled promptly and dead components get reported.
+	local pid line rc
+	REPORTED=""
+	while true; do
+		rc=0
+		IFS= read -r -t 1 line <&4 || rc=$?
+		if [ "$rc" = 0 ]; then
+			# shellcheck disable=SC2086 # a command is words
+			control $line || reply "ERR $line: $FAIL_REASON"
+		elif [ "$rc" -le 128 ]; then
+			break
+		fi
 		for pid in $(cat "$PIDS" 2>/dev/null); do
-			if ! alive "$pid" && [[ " $reported " != *" $pid "* ]]; then
+			if ! alive "$pid" && [[ " $REPORTED " != *" $pid "* ]]; then
 				log "supervise: pid $pid exited unexpectedly; logs in $D"
-				reported="$reported $pid"
+				REPORTED="$REPORTED $pid"
 			fi
 		done
-		# Background sleep + wait so TERM/INT/HUP are handled immediately;
-		# no stdio, so a leftover sleep never holds the harness's stderr pipe.
-		sleep 1 >/dev/null 2>&1 &
-		wait $! 2>/dev/null || true
 	done
 	log "supervise: stdin closed, shutting down"
 	exit 0
+}
+
+# reply LINE: one answer line to the harness.
+reply() { echo "$*" >&3 || true; }
+
+# control VERB COMPONENT: a fault injected by the harness (see usage).
+control() {
+	local verb="${1:-}" name="${2:-}" pid check
+	FAIL_REASON="usage: kill|stop|start etcd|apiserver|kcm"
+	case "$name" in
+	etcd) check=etcd_healthy ;;
+	apiserver) check=apiserver_ready ;;
+	kcm) check=kcm_healthy ;;
+	*) return 1 ;;
+	esac
+	pid="${PID_OF[$name]:-}"
+	case "$verb" in
+	kill | stop)
+		# Known to be going away: not "exited unexpectedly".
+		REPORTED="$REPORTED $pid"
+		if [ -n "$pid" ] && alive "$pid"; then
+			log "supervise: ${verb}ing $name (pid $pid)"
+			if [ "$verb" = kill ]; then kill -KILL "$pid"; else kill -TERM "$pid"; fi
+			if ! wait_gone "$pid" 20; then
+				kill -KILL "$pid" 2>/dev/null || true
+				wait_gone "$pid" 10 || { FAIL_REASON="pid $pid survived KILL"; return 1; }
+			fi
+		fi
+		wait "$pid" 2>/dev/null || true
+		reply "OK $verb $name"
+		;;
+	start)
+		if [ -n "$pid" ] && alive "$pid"; then
+			FAIL_REASON="$name is running (pid $pid)"
+			return 1
+		fi
+		local -n cmd="${name^^}_CMD"
+		RESTART_OF="$pid"
+		start_proc "$name" "${cmd[@]}"
+		RESTART_OF=""
+		wait_for "$name" "${PID_OF[$name]}" "$check" || return 1
+		reply "OK start $name"
+		;;
+	*) return 1 ;;
+	esac
 }
 
 case "${1:-}" in

@@ -6,12 +6,12 @@
 //! supervisor stops etcd and the apiserver. Nothing here skips: a control plane that cannot start
 //! fails every test that needs it.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Namespace;
@@ -30,7 +30,8 @@ pub fn repo() -> PathBuf {
 pub struct Cluster {
     pub dir: PathBuf,
     pub kubeconfig: PathBuf,
-    stdin: Option<ChildStdin>,
+    /// The supervisor's stdin and stdout: fault commands go in, one answer line comes back.
+    io: Mutex<Option<(ChildStdin, BufReader<ChildStdout>)>>,
     child: Child,
 }
 
@@ -57,9 +58,9 @@ impl Cluster {
             .stderr(Stdio::from(log))
             .spawn()
             .map_err(|e| format!("cannot run hack/cluster.sh: {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
         let mut line = String::new();
-        BufReader::new(stdout)
+        stdout
             .read_line(&mut line)
             .map_err(|e| format!("reading the supervisor: {e}"))?;
         let line = line.trim();
@@ -71,19 +72,38 @@ impl Cluster {
                 dir.with_extension("log").display()
             ));
         };
+        let stdin = child.stdin.take().ok_or("no stdin")?;
         Ok(Cluster {
             dir,
             kubeconfig: PathBuf::from(kubeconfig),
-            stdin: child.stdin.take(),
+            io: Mutex::new(Some((stdin, stdout))),
             child,
         })
+    }
+
+    /// Injects a fault (used by the fault tests, not every test binary): `kill|stop|start etcd|apiserver|kcm` (see hack/cluster.sh). Blocks until
+    /// the supervisor answers; a `start` answers once the component is ready again.
+    #[allow(dead_code)]
+    pub fn control(&self, command: &str) -> Result<(), String> {
+        let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
+        let (stdin, stdout) = io.as_mut().ok_or("the supervisor is gone")?;
+        writeln!(stdin, "{command}").map_err(|e| format!("{command}: {e}"))?;
+        stdin.flush().map_err(|e| format!("{command}: {e}"))?;
+        let mut answer = String::new();
+        stdout
+            .read_line(&mut answer)
+            .map_err(|e| format!("{command}: {e}"))?;
+        match answer.trim() {
+            ok if ok.starts_with("OK ") => Ok(()),
+            other => Err(format!("{command}: {other:?}")),
+        }
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
         // EOF on its stdin is the supervisor's signal to stop etcd and the apiserver.
-        drop(self.stdin.take());
+        drop(self.io.lock().unwrap_or_else(|e| e.into_inner()).take());
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while std::time::Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -394,6 +414,12 @@ impl Operator {
     #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Whether the process has exited (used by the fault tests, not every test binary).
+    #[allow(dead_code)]
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     pub fn log_text(&self) -> String {
