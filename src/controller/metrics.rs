@@ -23,6 +23,13 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+/// Which watched resource.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResourceLabels {
+    /// `learningpaths` or `tracks`.
+    pub resource: &'static str,
+}
+
 /// Which kind of error.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
@@ -46,6 +53,8 @@ pub struct Metrics {
     pub duration: Histogram,
     /// 1 while this replica holds the leader lease (or leader election is off).
     pub leader: Gauge,
+    /// Full listings by the watches: the first one, and one after every expired watch (410 Gone).
+    pub relists: Family<ResourceLabels, Counter>,
     ready: Arc<AtomicBool>,
 }
 
@@ -85,6 +94,12 @@ impl Metrics {
             "1 while this replica is the leader",
             leader.clone(),
         );
+        let relists = Family::<ResourceLabels, Counter>::default();
+        registry.register(
+            "watch_relists",
+            "Full listings by the watches: the initial one and one after each expired watch",
+            relists.clone(),
+        );
         registry.register_collector(Box::new(LearnerCollector { store: learners }));
         Metrics {
             registry: Arc::new(registry),
@@ -94,6 +109,7 @@ impl Metrics {
             events,
             duration,
             leader,
+            relists,
             ready: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -107,11 +107,12 @@ pub enum RunError {
 }
 
 /// Watches come back within seconds of the API server returning: client-go's default backoff
-/// (up to 30 s) would leave learners stale for too long after an apiserver restart.
+/// (up to 30 s) would leave learners stale for too long after an apiserver restart. Jitter adds
+/// up to the delay again, so a retry comes at most 4 s after the previous one.
 fn watch_backoff() -> ResetTimerBackoff<ExponentialBackoff> {
     let builder = backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(250))
-        .with_max_delay(Duration::from_secs(4))
+        .with_max_delay(Duration::from_secs(2))
         .with_factor(2.0)
         .with_jitter()
         .without_max_times();
@@ -152,6 +153,38 @@ fn spec_changes() -> impl FnMut(TrackEvent) -> TrackTrigger {
             }
             Ok(watcher::Event::Init) => None,
         })
+    }
+}
+
+/// A 410 Gone (the watch's resourceVersion was compacted or predates a restarted API server's
+/// cache) only means "list again", and the watcher has already reset itself to do so. The error
+/// is logged and dropped here, before the backoff layer, which would otherwise wait seconds
+/// before the re-list. A failing list is a different error and still backs off.
+fn relist_at_once<K>(
+    resource: &'static str,
+) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) -> std::future::Ready<bool> + use<K> {
+    move |item| {
+        let expired = matches!(item, Err(watcher::Error::WatchError(status)) if status.code == 410);
+        if expired {
+            info!(resource, "watch expired (410 Gone): listing again");
+        }
+        std::future::ready(!expired)
+    }
+}
+
+/// Counts the start of every full listing, so that a re-list after an expired watch shows.
+fn count_relists<K>(
+    metrics: &Metrics,
+    resource: &'static str,
+) -> impl FnMut(&Result<watcher::Event<K>, watcher::Error>) + use<K> {
+    let counter = metrics
+        .relists
+        .get_or_create(&metrics::ResourceLabels { resource })
+        .clone();
+    move |event| {
+        if let Ok(watcher::Event::Init) = event {
+            counter.inc();
+        }
     }
 }
 
@@ -207,7 +240,8 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     let (path_store, path_writer) = reflector::store();
     let metrics = Metrics::new(path_store.clone());
 
-    let shutdown = shutdown_signal();
+    // Installed now, before the wait for the lease: a standby must exit promptly on SIGTERM too.
+    let shutdown = shutdown_signal().shared();
     let listener = tokio::net::TcpListener::bind(options.metrics_addr)
         .await
         .map_err(|source| RunError::Bind {
@@ -219,7 +253,13 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     // Leadership: a standby is healthy and ready, it just does not reconcile.
     let lease = if options.leader_elect {
         metrics.set_ready(true);
-        let lease = leader::acquire(&client, &options).await?;
+        let lease = tokio::select! {
+            lease = leader::acquire(&client, &options) => lease?,
+            () = shutdown.clone() => {
+                info!("shutting down while standing by");
+                return Ok(());
+            }
+        };
         info!(identity = %options.identity, "became the leader");
         Some(lease)
     } else {
@@ -233,14 +273,18 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         Api::<Track>::all(client.clone()),
         watcher::Config::default().any_semantic(),
     )
+    .filter(relist_at_once("tracks"))
     .backoff(watch_backoff())
     .modify(strip)
     .reflect(track_writer)
+    .inspect(count_relists(&metrics, "tracks"))
     .filter_map(spec_changes());
     let path_stream = watcher::watcher(paths, watcher::Config::default().any_semantic())
+        .filter(relist_at_once("learningpaths"))
         .backoff(watch_backoff())
         .modify(strip)
         .reflect(path_writer)
+        .inspect(count_relists(&metrics, "learningpaths"))
         .applied_objects();
 
     let reporter = Reporter {
@@ -378,18 +422,22 @@ where
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = ctrl_c => {},
-                _ = term.recv() => {},
+/// Resolves on SIGTERM or Ctrl-C. The SIGTERM handler is installed when this is called, not
+/// when the future is first polled, so that no early SIGTERM takes the default (kill) action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        match term {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
             }
-        }
-        Err(_) => {
-            let _ = ctrl_c.await;
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
         }
     }
 }

@@ -43,6 +43,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// The API server was unreachable, overloaded or restarting: worth a prompt retry.
+    fn is_transient(&self) -> bool {
+        match self {
+            Error::Patch { source, .. } => match source {
+                kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+                kube::Error::Service(_) | kube::Error::HyperError(_) => true,
+                _ => false,
+            },
+            Error::CacheGone | Error::NoNamespace(_) => false,
+        }
+    }
+
     fn kind(&self) -> &'static str {
         match self {
             Error::Patch {
@@ -214,7 +226,8 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
     Ok(true)
 }
 
-/// Per-object exponential backoff: 1 s, 2 s, 4 s ... up to 5 minutes.
+/// Per-object exponential backoff: 1 s, 2 s, 4 s ... up to 5 minutes, but at most 4 s while
+/// the API server is unreachable or restarting, so that learners catch up soon after it returns.
 pub fn error_policy(lp: Arc<LearningPath>, error: &Error, ctx: Arc<Context>) -> Action {
     let failures = {
         let mut map = ctx.failures();
@@ -222,8 +235,9 @@ pub fn error_policy(lp: Arc<LearningPath>, error: &Error, ctx: Arc<Context>) -> 
         *n = n.saturating_add(1);
         *n
     };
+    let cap = if error.is_transient() { 4 } else { 300 };
     let delay = Duration::from_secs(1u64 << failures.min(9).saturating_sub(1))
-        .min(Duration::from_secs(300));
+        .min(Duration::from_secs(cap));
     warn!(name = %lp.name_any(), namespace = lp.namespace().unwrap_or_default(), %error, failures, ?delay, "reconcile failed");
     Action::requeue(delay)
 }
