@@ -37,6 +37,13 @@ enum Command {
         #[arg(short = 'o', long = "output", value_enum, default_value_t = PlanFormat::Table)]
         output: PlanFormat,
     },
+    /// Audit the cluster: every LearningPath's status must equal `learnpath plan` of its current
+    /// spec and Track. Prints each mismatch; exit code 1 when there is any.
+    Check {
+        /// Only LearningPaths of this namespace (default: every namespace).
+        #[arg(long)]
+        namespace: Option<String>,
+    },
     /// Plan offline: print the status the operator would write for a Track and a LearningPath.
     Plan {
         /// The Track YAML file.
@@ -117,6 +124,48 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
+fn check(namespace: Option<String>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        let client = kube::Client::try_default()
+            .await
+            .map_err(|e| format!("cannot build a Kubernetes client: {e}"))?;
+        cli::check::check_cluster(&client, namespace.as_deref())
+            .await
+            .map_err(|e| format!("cannot list: {e}"))
+    });
+    match result {
+        Ok(report) => {
+            for mismatch in &report.mismatches {
+                println!("{mismatch}");
+            }
+            println!(
+                "checked {} LearningPaths: {} mismatches",
+                report.checked,
+                report.mismatches.len()
+            );
+            if report.mismatches.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Prints a command's output, or its one-line error on stderr with exit code 1.
 fn finish(result: Result<String, String>) -> ExitCode {
     match result {
@@ -143,6 +192,7 @@ fn main() -> ExitCode {
         Command::Crd { out_dir: None } => {
             finish(learnpath::api::crds_yaml().map_err(|e| e.to_string()))
         }
+        Command::Check { namespace } => check(namespace),
         Command::Show { file, output } => {
             finish(cli::show_file(&file).and_then(|s| cli::render(&s, output)))
         }

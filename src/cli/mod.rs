@@ -1,5 +1,6 @@
-//! The `learnpath` command line: `run`, `crd` and `plan`.
+//! The `learnpath` command line: `run`, `crd`, `plan`, `show` and `check`.
 
+pub mod check;
 mod plan;
 mod render;
 
