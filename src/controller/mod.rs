@@ -4,6 +4,7 @@
 //! planner, and writes what changed.
 
 mod events;
+mod fanout;
 mod http;
 mod leader;
 mod metrics;
@@ -14,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
 use kube::api::ListParams;
@@ -29,6 +30,7 @@ use tracing::{error, info, warn};
 use crate::api::{LearningPath, Track};
 
 pub use events::transitions;
+pub use fanout::FanOut;
 pub use metrics::Metrics;
 pub use reconcile::{Context, FIELD_MANAGER, desired_status, error_policy, reconcile};
 pub use track::desired_track_status;
@@ -286,6 +288,9 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         .reflect(path_writer)
         .inspect(count_relists(&metrics, "learningpaths"))
         .applied_objects();
+    // Learners waiting for a replan after their Track changed, handed to the controller a window
+    // at a time so that a person's edit never waits behind a whole fan-out.
+    let fanout = FanOut::new(usize::from(options.concurrency) * 3 / 2 + 1);
 
     let reporter = Reporter {
         controller: "learnpath".into(),
@@ -296,21 +301,45 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         track_store.clone(),
         Recorder::new(client.clone(), reporter),
         metrics.clone(),
+        fanout.clone(),
     ));
+    // Our own status write comes back as a watch event; it needs no second reconcile.
+    let own_writes = ctx.clone();
+    // Watch errors are logged here and kept from the controller: it would otherwise apply its own
+    // trigger backoff (up to 30 s) to every trigger, the paced fan-out included, on top of the
+    // watch's backoff above.
+    let path_stream = path_stream
+        .try_filter(move |lp| std::future::ready(!own_writes.is_own_write(lp)))
+        .filter(|event| {
+            if let Err(e) = event {
+                warn!(error = %e, "LearningPath watch");
+            }
+            std::future::ready(event.is_ok())
+        });
 
+    // A Track change reaches every learner on it through the store: no list call per event.
     let mapper_store = path_store.clone();
+    let track_fanout = fanout.clone();
+    let track_task = tokio::spawn(tracks.for_each(move |event| {
+        match event {
+            Ok(track) => {
+                let name = track.name_any();
+                track_fanout.enqueue(
+                    mapper_store
+                        .state()
+                        .iter()
+                        .filter(|lp| lp.spec.track_ref.name == name)
+                        .map(|lp| ObjectRef::from_obj(lp.as_ref())),
+                );
+            }
+            Err(e) => warn!(error = %e, "Track watch"),
+        }
+        std::future::ready(())
+    }));
+
     let controller = Controller::for_stream(path_stream, path_store.clone())
         .with_config(kube::runtime::Config::default().concurrency(options.concurrency))
-        .watches_stream(tracks, move |track: Track| {
-            // A Track change reaches every learner on it through the store: no list call per event.
-            let name = track.name_any();
-            mapper_store
-                .state()
-                .into_iter()
-                .filter(|lp| lp.spec.track_ref.name == name)
-                .map(|lp| ObjectRef::from_obj(lp.as_ref()))
-                .collect::<Vec<_>>()
-        });
+        .reconcile_on(fanout.stream());
 
     // kube's Store::wait_until_ready wakes only one of several concurrent waiters (it sits on a
     // oneshot channel), and the controller itself waits on the LearningPath store. So a single
@@ -331,34 +360,24 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         synced_tx.send_replace(true);
     });
 
-    // The controller's shutdown future must be Sync, so the select runs in its own task and
-    // reports through a oneshot channel.
-    let (stop_tx, stop_rx) = futures::channel::oneshot::channel::<bool>();
-    let mut lost_watch = lease.as_ref().map(leader::Lease::watch_lost);
+    // SIGTERM: finish in-flight reconciles, then stop. The controller's shutdown future must be
+    // Sync, so the signal is relayed through a oneshot channel.
+    let (stop_tx, stop_rx) = futures::channel::oneshot::channel::<()>();
     tokio::spawn(async move {
-        let lost = async {
-            match lost_watch.as_mut() {
-                Some(w) => w.lost().await,
-                None => std::future::pending().await,
-            }
-        };
-        let lost_lease = tokio::select! {
-            () = shutdown => {
-                info!("shutting down: finishing in-flight reconciles");
-                false
-            }
-            () = lost => {
-                error!("lost the leader lease");
-                true
-            }
-        };
-        let _ = stop_tx.send(lost_lease);
+        shutdown.await;
+        info!("shutting down: finishing in-flight reconciles");
+        let _ = stop_tx.send(());
     });
-    let lost_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let lost_flag_set = lost_flag.clone();
     let stop = async move {
-        if let Ok(true) = stop_rx.await {
-            lost_flag_set.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = stop_rx.await;
+    };
+    // A lost lease is different: another replica may lead now, so nothing more may be written,
+    // not even by reconciles in flight. The controller is dropped on the spot.
+    let mut lost_watch = lease.as_ref().map(leader::Lease::watch_lost);
+    let lost = async {
+        match lost_watch.as_mut() {
+            Some(w) => w.lost().await,
+            None => std::future::pending().await,
         }
     };
 
@@ -379,26 +398,35 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         Arc::new(client.clone()),
     )
     .for_each(|_| async {});
-    let track_task = tokio::spawn(track_controller);
+    let track_status_task = tokio::spawn(track_controller);
 
-    controller
+    let run_controller = controller
         .graceful_shutdown_on(stop)
         .run(reconcile, error_policy, ctx)
         .for_each(|result| async move {
             if let Err(e) = result {
                 warn!(error = %e, "controller");
             }
-        })
-        .await;
+        });
+    let lost_lease = tokio::select! {
+        () = run_controller => false,
+        () = lost => true,
+    };
+    track_task.abort();
+    // Its receivers keep the lease manager's channel open, and `release` works by closing it.
+    drop(lost_watch);
+    if lost_lease {
+        metrics.leader.set(0);
+        track_status_task.abort();
+        error!("lost the leader lease: stopped at once");
+        return Err(RunError::LostLease);
+    }
     let _ = track_stop_tx.send(());
-    let _ = track_task.await;
+    let _ = track_status_task.await;
 
     metrics.leader.set(0);
     if let Some(lease) = lease {
         lease.release().await;
-    }
-    if lost_flag.load(std::sync::atomic::Ordering::SeqCst) {
-        return Err(RunError::LostLease);
     }
     info!("stopped");
     Ok(())

@@ -85,11 +85,21 @@ pub struct Context {
     failures: Mutex<HashMap<ObjectRef<LearningPath>, u32>>,
     /// True once both caches are filled.
     synced: tokio::sync::watch::Sender<bool>,
+    /// Learners waiting for a replan after a Track change.
+    fanout: Arc<super::FanOut>,
+    /// The resourceVersion of each status we wrote and whose watch event has not come back yet.
+    own_writes: Mutex<HashMap<ObjectRef<LearningPath>, String>>,
 }
 
 impl Context {
     /// A context for a controller.
-    pub fn new(client: Client, tracks: Store<Track>, recorder: Recorder, metrics: Metrics) -> Self {
+    pub fn new(
+        client: Client,
+        tracks: Store<Track>,
+        recorder: Recorder,
+        metrics: Metrics,
+        fanout: Arc<super::FanOut>,
+    ) -> Self {
         Context {
             client,
             tracks,
@@ -97,6 +107,31 @@ impl Context {
             metrics,
             failures: Mutex::new(HashMap::new()),
             synced: tokio::sync::watch::Sender::new(false),
+            fanout,
+            own_writes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether this watch event is our own status write coming back (forgotten once seen): the
+    /// object then holds exactly what we computed, and a reconcile would find nothing to do.
+    pub fn is_own_write(&self, lp: &LearningPath) -> bool {
+        let key = ObjectRef::from_obj(lp);
+        let mut own = self
+            .own_writes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match own.remove(&key) {
+            Some(version) => lp.resource_version().as_deref() == Some(version.as_str()),
+            None => false,
+        }
+    }
+
+    fn remember_write(&self, lp: &LearningPath) {
+        if let Some(version) = lp.resource_version() {
+            self.own_writes
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(ObjectRef::from_obj(lp), version);
         }
     }
 
@@ -145,6 +180,7 @@ pub fn desired_status(
 pub async fn reconcile(lp: Arc<LearningPath>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     let result = reconcile_inner(&lp, &ctx).await;
+    ctx.fanout.done(&ObjectRef::from_obj(lp.as_ref()));
     ctx.metrics
         .duration
         .observe(started.elapsed().as_secs_f64());
@@ -203,16 +239,18 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
         "status": desired,
     });
     ctx.metrics.status_writes.inc();
-    api.patch_status(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(|source| Error::Patch {
-        object: format!("{namespace}/{name}"),
-        source,
-    })?;
+    let written = api
+        .patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(|source| Error::Patch {
+            object: format!("{namespace}/{name}"),
+            source,
+        })?;
+    ctx.remember_write(&written);
     info!(%namespace, %name, summary = desired.summary.as_deref().unwrap_or_default(), "status written");
 
     let reference = lp.object_ref(&());

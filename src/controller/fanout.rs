@@ -1,0 +1,166 @@
+//! Paces the replanning of every learner after a Track change.
+//!
+//! kube-runtime's scheduler runs requests first come, first served. Handing it all 10,000 learners
+//! of a changed Track at once would put a person's edit, made a second later, behind the whole
+//! fan-out (a minute at that size). Instead the learners wait here, and only a window slightly
+//! larger than the number of concurrent reconciles is handed on at a time: the runner stays busy,
+//! and any other request joins a queue that is at most one window long.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use kube::runtime::reflector::ObjectRef;
+use tokio::sync::Notify;
+
+use crate::api::LearningPath;
+
+/// A request handed on but never reconciled (its object was deleted meanwhile, so kube-runtime
+/// skipped it) stops counting against the window after this long.
+const FORGET_AFTER: Duration = Duration::from_secs(30);
+
+type Ref = ObjectRef<LearningPath>;
+
+#[derive(Default)]
+struct State {
+    waiting: VecDeque<Ref>,
+    waiting_set: HashSet<Ref>,
+    handed_on: HashMap<Ref, Instant>,
+}
+
+/// Learners waiting to be replanned because their Track changed.
+pub struct FanOut {
+    state: Mutex<State>,
+    wake: Notify,
+    window: usize,
+}
+
+impl FanOut {
+    /// At most `window` learners are handed to the controller and not yet reconciled.
+    pub fn new(window: usize) -> Arc<Self> {
+        Arc::new(FanOut {
+            state: Mutex::new(State::default()),
+            wake: Notify::new(),
+            window: window.max(1),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent between statements; a panic elsewhere cannot tear it.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues learners for replanning; one already waiting keeps its place.
+    pub fn enqueue(&self, learners: impl IntoIterator<Item = Ref>) {
+        let mut state = self.state();
+        for learner in learners {
+            if state.waiting_set.insert(learner.clone()) {
+                state.waiting.push_back(learner);
+            }
+        }
+        drop(state);
+        self.wake.notify_one();
+    }
+
+    /// A reconcile of `learner` finished (whatever started it): its slot in the window is free.
+    pub fn done(&self, learner: &Ref) {
+        if self.state().handed_on.remove(learner).is_some() {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Learners waiting, not yet handed on.
+    pub fn waiting(&self) -> usize {
+        self.state().waiting.len()
+    }
+
+    fn next(&self) -> Option<Ref> {
+        let mut state = self.state();
+        if state.handed_on.len() >= self.window {
+            let now = Instant::now();
+            state
+                .handed_on
+                .retain(|_, since| now.duration_since(*since) < FORGET_AFTER);
+            if state.handed_on.len() >= self.window {
+                return None;
+            }
+        }
+        let learner = state.waiting.pop_front()?;
+        state.waiting_set.remove(&learner);
+        state.handed_on.insert(learner.clone(), Instant::now());
+        Some(learner)
+    }
+
+    /// The learners to reconcile, paced by the window, for `Controller::reconcile_on`.
+    pub fn stream(self: Arc<Self>) -> impl Stream<Item = Ref> + Send + 'static {
+        futures::stream::unfold(self, |fanout| async move {
+            loop {
+                if let Some(learner) = fanout.next() {
+                    return Some((learner, fanout));
+                }
+                // A forgotten request frees its slot without a `done`: look again now and then.
+                let _ = tokio::time::timeout(Duration::from_secs(1), fanout.wake.notified()).await;
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::StreamExt;
+
+    fn learner(i: usize) -> Ref {
+        ObjectRef::new(&format!("learner-{i}")).within("ns")
+    }
+
+    #[tokio::test]
+    async fn hands_on_at_most_a_window_until_reconciles_finish() {
+        let fanout = FanOut::new(3);
+        fanout.enqueue((0..10).map(learner));
+        fanout.enqueue([learner(4)]); // already waiting: keeps its place, no duplicate
+        let mut stream = Box::pin(fanout.clone().stream());
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            got.push(stream.next().await.expect("a learner"));
+        }
+        assert_eq!(got, vec![learner(0), learner(1), learner(2)]);
+        let blocked = tokio::time::timeout(Duration::from_millis(50), stream.next()).await;
+        assert!(
+            blocked.is_err(),
+            "a fourth learner before any reconcile finished"
+        );
+
+        fanout.done(&learner(1));
+        assert_eq!(stream.next().await, Some(learner(3)));
+        assert_eq!(fanout.waiting(), 6);
+        for i in [0, 2, 3] {
+            fanout.done(&learner(i));
+        }
+        let rest: Vec<Ref> = (0..6)
+            .map(|_| {
+                let next = fanout.next();
+                if let Some(l) = &next {
+                    fanout.done(l);
+                }
+                next.expect("a learner")
+            })
+            .collect();
+        assert_eq!(rest, (4..10).map(learner).collect::<Vec<_>>());
+        assert_eq!(fanout.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_reconcile_started_elsewhere_does_not_free_a_slot_twice() {
+        let fanout = FanOut::new(1);
+        fanout.enqueue([learner(0), learner(1)]);
+        assert_eq!(fanout.next(), Some(learner(0)));
+        fanout.done(&learner(7)); // an edit's reconcile: not ours
+        assert_eq!(fanout.next(), None);
+        fanout.done(&learner(0));
+        assert_eq!(fanout.next(), Some(learner(1)));
+    }
+}
