@@ -547,17 +547,32 @@ impl Fleet {
             || async { (relists(replica).await > relists_before).then_some(()) },
         )
         .await;
-        // Every re-listed learner goes through a reconcile; give them time to do something wrong.
-        eventually(
-            "the re-listed learners reconciled",
-            Duration::from_secs(30),
-            || async {
-                let now = replica.metric("learnpath_reconciles_total").await?;
-                (now >= reconciled + self.n as f64).then_some(())
-            },
-        )
-        .await;
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The re-listed learners go through a reconcile (all but those whose listed version is the
+        // operator's own last write, which it knows to be current); once the count has rested for
+        // 2 s, they had every chance to write something.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (mut last, mut resting_since) = (reconciled, Instant::now());
+        loop {
+            let now = replica
+                .metric("learnpath_reconciles_total")
+                .await
+                .unwrap_or(last);
+            if now != last {
+                (last, resting_since) = (now, Instant::now());
+            }
+            if now - reconciled >= self.n as f64 / 2.0
+                && resting_since.elapsed() > Duration::from_secs(2)
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the re-listed learners were not reconciled: {} reconciles\n{}",
+                now - reconciled,
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         let after = self.resource_versions().await;
         assert_eq!(
             before,
