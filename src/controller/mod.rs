@@ -3,6 +3,7 @@
 //! The controller owns no roadmap logic: it resolves the Track from a reflector store, calls the
 //! planner, and writes what changed.
 
+mod cache;
 mod events;
 mod fanout;
 mod http;
@@ -284,7 +285,10 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     let path_stream = watcher::watcher(paths, watcher::Config::default().any_semantic())
         .filter(relist_at_once("learningpaths"))
         .backoff(watch_backoff())
-        .modify(strip)
+        .modify(|lp| {
+            strip(lp);
+            cache::trim(lp);
+        })
         .reflect(path_writer)
         .inspect(count_relists(&metrics, "learningpaths"))
         .applied_objects();

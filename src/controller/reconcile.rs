@@ -37,6 +37,15 @@ pub enum Error {
     /// The Track cache's writer is gone: the controller is shutting down.
     #[error("the Track cache is gone")]
     CacheGone,
+    /// Reading a LearningPath (for its last good plan) failed.
+    #[error("reading {object} failed: {source}")]
+    Get {
+        /// namespace/name.
+        object: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
     /// A LearningPath without a namespace: the API server never sends one, so this is a bug.
     #[error("LearningPath {0} has no namespace")]
     NoNamespace(String),
@@ -46,7 +55,7 @@ impl Error {
     /// The API server was unreachable, overloaded or restarting: worth a prompt retry.
     fn is_transient(&self) -> bool {
         match self {
-            Error::Patch { source, .. } => match source {
+            Error::Patch { source, .. } | Error::Get { source, .. } => match source {
                 kube::Error::Api(status) => status.code == 429 || status.code >= 500,
                 kube::Error::Service(_) | kube::Error::HyperError(_) => true,
                 _ => false,
@@ -65,7 +74,7 @@ impl Error {
                 source: kube::Error::Api(status),
                 ..
             } if status.code == 429 => "throttled",
-            Error::Patch { .. } => "api",
+            Error::Patch { .. } | Error::Get { .. } => "api",
             Error::NoNamespace(_) | Error::CacheGone => "internal",
         }
     }
@@ -225,14 +234,31 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
         return Err(Error::CacheGone);
     }
     let track = ctx.tracks.get(&ObjectRef::new(&lp.spec.track_ref.name));
-    let desired = desired_status(lp, track.as_deref(), super::now());
+    let now = super::now();
+    let mut desired = desired_status(lp, track.as_deref(), now.clone());
+    let api: Api<LearningPath> = Api::namespaced(ctx.client.clone(), &namespace);
 
-    if lp.status.as_ref() == Some(&desired) {
+    // Invalid inputs keep the last good plan, which the cache holds only as a digest: read it.
+    let full;
+    let mut lp = lp;
+    if is_invalid(&desired) && super::cache::is_trimmed(lp) {
+        if super::cache::same_verdict(lp, &desired) {
+            debug!(%namespace, %name, "status unchanged (still invalid)");
+            return Ok(false);
+        }
+        full = api.get(&name).await.map_err(|source| Error::Get {
+            object: format!("{namespace}/{name}"),
+            source,
+        })?;
+        desired = desired_status(&full, track.as_deref(), now);
+        lp = &full;
+    }
+
+    if super::cache::holds(lp, &desired) {
         debug!(%namespace, %name, "status unchanged");
         return Ok(false);
     }
 
-    let api: Api<LearningPath> = Api::namespaced(ctx.client.clone(), &namespace);
     let patch = json!({
         "apiVersion": LearningPath::api_version(&()),
         "kind": LearningPath::kind(&()),
@@ -262,6 +288,13 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
         }
     }
     Ok(true)
+}
+
+fn is_invalid(status: &LearningPathStatus) -> bool {
+    status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == planner::condition_types::VALID && c.status == "False")
 }
 
 /// Per-object exponential backoff: 1 s, 2 s, 4 s ... up to 5 minutes, but at most 4 s while

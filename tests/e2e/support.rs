@@ -350,7 +350,10 @@ impl Operator {
             "operator-{namespace}-{}.log",
             COUNTER.fetch_add(1, Ordering::SeqCst)
         ));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_learnpath"));
+        // Under `setpriv --pdeathsig KILL` (which execs in place, so the pid is the operator's):
+        // if this test process is killed before its Drop runs, the kernel stops the operator too.
+        let mut command = Command::new("setpriv");
+        command.args(["--pdeathsig", "KILL", "--", env!("CARGO_BIN_EXE_learnpath")]);
         command.args(["run", "--metrics-addr", &metrics_addr]);
         // An empty namespace means the whole cluster.
         if !namespace.is_empty() {

@@ -1,0 +1,161 @@
+//! What the LearningPath cache keeps of each status.
+//!
+//! A written status is about 10 KB of roadmap; 10,000 learners would hold 100+ MB of it in the
+//! reflector for nothing but a comparison. The cache keeps a digest of the whole status instead,
+//! plus the small parts that the next reconcile reads: the conditions (their transition times),
+//! the generations, and what the events compare (mastered modules, triggered rules, the first
+//! stage's module ids, progress). When a reconcile needs the rest (to keep the last good plan of
+//! an invalid input) it reads the object from the API server.
+
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::OnceLock;
+
+use kube::Resource;
+
+use crate::api::{LearningPath, LearningPathStatus, PlannedModule, Stage};
+
+/// Where a cached object carries the digest of its full status. Only ever set on objects in
+/// this process's cache, never written to the API server.
+pub const DIGEST_ANNOTATION: &str = "learnpath.dev/cached-status-digest";
+
+/// A 128-bit digest of a status, stable within this process (two independently keyed SipHash
+/// states; nothing is persisted, so per-process keys are fine).
+pub fn digest(status: &LearningPathStatus) -> String {
+    static KEYS: OnceLock<(RandomState, RandomState)> = OnceLock::new();
+    let (a, b) = KEYS.get_or_init(|| (RandomState::new(), RandomState::new()));
+    // Serializing a status cannot fail: it has no maps with non-string keys.
+    let bytes = serde_json::to_vec(status).unwrap_or_default();
+    let (mut ha, mut hb) = (a.build_hasher(), b.build_hasher());
+    ha.write(&bytes);
+    hb.write(&bytes);
+    format!("{:016x}{:016x}", ha.finish(), hb.finish())
+}
+
+/// Replaces a status by its digest and the parts a reconcile reads (see the module docs).
+pub fn trim(lp: &mut LearningPath) {
+    let Some(status) = lp.status.take() else {
+        return;
+    };
+    lp.meta_mut()
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(DIGEST_ANNOTATION.to_string(), digest(&status));
+    let first_stage = status.stages.into_iter().next().map(|stage| Stage {
+        name: String::new(),
+        hours: 0,
+        modules: stage
+            .modules
+            .into_iter()
+            .map(|m| PlannedModule {
+                title: String::new(),
+                ..m
+            })
+            .collect(),
+    });
+    lp.status = Some(LearningPathStatus {
+        observed_generation: status.observed_generation,
+        track_generation: status.track_generation,
+        conditions: status.conditions,
+        progress: status.progress,
+        stages: first_stage.into_iter().collect(),
+        mastered: status.mastered,
+        triggered_rules: status.triggered_rules,
+        summary: status.summary,
+        ..LearningPathStatus::default()
+    });
+}
+
+/// Whether `lp`'s status was trimmed by [`trim`].
+pub fn is_trimmed(lp: &LearningPath) -> bool {
+    cached_digest(lp).is_some()
+}
+
+fn cached_digest(lp: &LearningPath) -> Option<&str> {
+    lp.meta()
+        .annotations
+        .as_ref()?
+        .get(DIGEST_ANNOTATION)
+        .map(String::as_str)
+}
+
+/// Whether the stored status has the verdict of `desired` (conditions, generations, summary):
+/// for an invalid input that is all that can change, as the plan is carried over.
+pub fn same_verdict(lp: &LearningPath, desired: &LearningPathStatus) -> bool {
+    lp.status.as_ref().is_some_and(|s| {
+        s.conditions == desired.conditions
+            && s.observed_generation == desired.observed_generation
+            && s.track_generation == desired.track_generation
+            && s.summary == desired.summary
+    })
+}
+
+/// Whether the stored status already is `desired`.
+pub fn holds(lp: &LearningPath, desired: &LearningPathStatus) -> bool {
+    match cached_digest(lp) {
+        Some(stored) => stored == digest(desired),
+        None => lp.status.as_ref() == Some(desired),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::{desired_status, now, transitions};
+
+    fn planned() -> (crate::api::Track, LearningPath) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
+        let track: crate::api::Track =
+            serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
+        let mut lp: LearningPath =
+            serde_saphyr::from_str(&read("examples/learners/fast-mover.yaml")).expect("LP");
+        lp.status = Some(desired_status(&lp, Some(&track), now()));
+        (track, lp)
+    }
+
+    #[test]
+    fn a_trimmed_status_still_matches_what_it_was_and_nothing_else() {
+        let (track, lp) = planned();
+        let full = lp.status.clone().expect("status");
+        let mut cached = lp.clone();
+        trim(&mut cached);
+        assert!(is_trimmed(&cached));
+        let kept = serde_json::to_vec(cached.status.as_ref().expect("trimmed")).expect("json");
+        let all = serde_json::to_vec(&full).expect("json");
+        assert!(
+            kept.len() * 2 < all.len(),
+            "{} of {} bytes kept",
+            kept.len(),
+            all.len()
+        );
+
+        assert!(holds(&cached, &full));
+        let mut other = full.clone();
+        other.next_exercises.pop();
+        assert!(!holds(&cached, &other), "a different status must not match");
+
+        // The next reconcile computes the same status from the trimmed cache.
+        assert_eq!(desired_status(&cached, Some(&track), now()), full);
+    }
+
+    #[test]
+    fn events_from_a_trimmed_status_are_the_events_from_the_full_one() {
+        let (track, lp) = planned();
+        let mut next = lp.clone();
+        next.spec.assessment.insert("go-modules".into(), 100);
+        next.spec.assessment.insert("k8s-basics".into(), 100);
+        let new = desired_status(&next, Some(&track), now());
+        let mut cached = lp.clone();
+        trim(&mut cached);
+        let from_full = transitions(lp.status.as_ref(), &new);
+        let from_trimmed = transitions(cached.status.as_ref(), &new);
+        assert!(!from_full.is_empty(), "the edit should be news");
+        let words = |events: &[kube::runtime::events::Event]| -> Vec<(String, Option<String>)> {
+            events
+                .iter()
+                .map(|e| (e.reason.clone(), e.note.clone()))
+                .collect()
+        };
+        assert_eq!(words(&from_full), words(&from_trimmed));
+    }
+}
