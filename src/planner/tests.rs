@@ -4,7 +4,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 use super::*;
-use crate::api::{LearningPathSpec, LearningPathStatus, ModuleState, TrackSpec};
+use crate::api::{LearningPathSpec, LearningPathStatus, ModuleState, TrackSpec, limits};
 
 fn track(yaml: &str) -> TrackSpec {
     serde_saphyr::from_str(yaml).expect("test Track parses")
@@ -524,4 +524,435 @@ fn the_status_serializes_identically_for_identical_inputs() {
         serde_json::to_string(&status).unwrap()
     };
     assert_eq!(render(), render());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input (issue 7): every problem the API server cannot refuse gets a precise reason and a
+// message naming the offending ids. Inputs also reach the planner through `learnpath plan` on
+// YAML files, where no API server checks bounds or finiteness first.
+
+/// Plans and expects a refusal with `reason` whose message contains every needle.
+fn refused(t: &TrackSpec, s: &LearningPathSpec, reason: Reason, needles: &[&str]) -> Invalid {
+    let err = plan(t, s).expect_err("invalid inputs are refused");
+    assert_eq!(err.reason, reason, "{err}");
+    for needle in needles {
+        assert!(
+            err.message.contains(needle),
+            "{:?} lacks {needle:?}",
+            err.message
+        );
+    }
+    err
+}
+
+#[test]
+fn unknown_exercises_in_struggles_are_named() {
+    let t = track(CHAIN);
+    let s = spec(
+        "trackRef: {name: t}\nlearner: {name: L}\nstruggles: [{exercise: b1, failures: 1}, {exercise: ghost-ex, failures: 9}]\n",
+    );
+    let err = refused(&t, &s, Reason::UnknownExercise, &["\"ghost-ex\""]);
+    assert!(!err.message.contains("b1"), "b1 exists: {}", err.message);
+}
+
+#[test]
+fn an_exercise_id_twice_in_one_module_is_a_duplicate() {
+    // The API server refuses this (exercises are a list map keyed by id); `learnpath plan` cannot.
+    let t = track(
+        "title: t\nmodules: [{id: a, title: A, hours: 1, exercises: [{id: e, title: E, hours: 1}, {id: e, title: E2, hours: 1}]}]\n",
+    );
+    refused(
+        &t,
+        &base_spec(),
+        Reason::DuplicateId,
+        &["exercise id \"e\"", "\"a\""],
+    );
+}
+
+#[test]
+fn an_unknown_role_lists_the_known_roles() {
+    let t = track(CHAIN);
+    let s = spec("trackRef: {name: t}\nlearner: {name: L}\nrole: dba\n");
+    let err = refused(&t, &s, Reason::UnknownProfile, &["role", "\"dba\"", "sre"]);
+    assert!(
+        !err.message.contains("fintech"),
+        "industries are not roles: {}",
+        err.message
+    );
+    // A Track without any profile says so rather than listing nothing.
+    let bare = track("title: t\nmodules: [{id: a, title: A, hours: 1}]\n");
+    let s = spec("trackRef: {name: t}\nlearner: {name: L}\nindustry: fintech\n");
+    refused(&bare, &s, Reason::UnknownProfile, &["\"fintech\"", "none"]);
+}
+
+#[test]
+fn non_finite_and_out_of_range_numbers_are_invalid_values_naming_where() {
+    let t = |extra: &str| {
+        track(&format!(
+            "title: t\nmodules: [{{id: a, title: A, hours: 1}}, {{id: b, title: B, hours: 1}}]\n{extra}\n"
+        ))
+    };
+    let cases: [(&str, &[&str]); 9] = [
+        (
+            "profiles: {roles: {sre: {weights: {b: -0.5}}}}",
+            &["roles.sre", "\"b\"", "-0.5"],
+        ),
+        (
+            "profiles: {roles: {sre: {weights: {a: .nan}}}}",
+            &["roles.sre", "\"a\"", "NaN"],
+        ),
+        (
+            "profiles: {industries: {x: {weights: {a: -.inf}}}}",
+            &["industries.x", "\"a\"", "-inf"],
+        ),
+        (
+            "rules: [{id: r1, when: [{signal: s, operator: '>', value: .nan}], then: {recommend: {text: t}}, message: m}]",
+            &["\"r1\"", "\"s\"", "not a finite number"],
+        ),
+        (
+            "rules: [{id: r2, when: [{signal: s, operator: '>', value: 1}], then: {boost: {module: a, factor: 0}}, message: m}]",
+            &["\"r2\"", "boosts by 0"],
+        ),
+        (
+            "rules: [{id: r3, when: [{signal: s, operator: '>', value: 1}], then: {boost: {module: a, factor: .inf}}, message: m}]",
+            &["\"r3\"", "inf"],
+        ),
+        (
+            "rules: [{id: r4, when: [{signal: s, operator: '>', value: 1}], then: {boost: {module: a, factor: -2}}, message: m}]",
+            &["\"r4\"", "-2"],
+        ),
+        (
+            "transfers: [{from: react, to: a, ratio: .nan}]",
+            &["\"react\"", "\"a\"", "NaN"],
+        ),
+        (
+            "transfers: [{from: react, to: b, ratio: 1.5}]",
+            &["\"react\"", "\"b\"", "1.5"],
+        ),
+    ];
+    for (extra, needles) in cases {
+        refused(&t(extra), &base_spec(), Reason::InvalidValue, needles);
+    }
+    // The learner's own numbers.
+    let good = t("");
+    for (signals, needle) in [
+        ("{ci: .nan}", "\"ci\""),
+        ("{mttr: .inf, ok: 3}", "\"mttr\""),
+    ] {
+        let s = spec(&format!(
+            "trackRef: {{name: t}}\nlearner: {{name: L}}\nsignals: {signals}\n"
+        ));
+        let err = refused(&good, &s, Reason::InvalidValue, &[needle]);
+        assert!(!err.message.contains("\"ok\""), "{}", err.message);
+    }
+    let s = spec("trackRef: {name: t}\nlearner: {name: L}\nhoursPerWeek: 0\n");
+    refused(&good, &s, Reason::InvalidValue, &["hoursPerWeek"]);
+    let s = spec("trackRef: {name: t}\nlearner: {name: L}\nassessment: {a: 101}\n");
+    refused(&good, &s, Reason::InvalidValue, &["\"a\"", "101"]);
+}
+
+#[test]
+fn every_dangling_reference_in_a_track_is_named() {
+    let base = "title: t\ndimensions: [{id: lang, title: L}]\nmodules: [{id: a, title: A, hours: 1, exercises: [{id: a1, title: A1, hours: 1}]}, {id: b, title: B, hours: 1}]\n";
+    let cases: [(&str, Reason, &[&str]); 9] = [
+        (
+            "rules: [{id: r, when: [{signal: s, operator: '>', value: 1}], then: {boost: {module: nowhere, factor: 2}}, message: m}]",
+            Reason::UnknownModule,
+            &["\"r\"", "\"nowhere\""],
+        ),
+        (
+            "rules: [{id: r, when: [{signal: s, operator: '>', value: 1}], then: {prioritize: {module: nowhere}}, message: m}]",
+            Reason::UnknownModule,
+            &["\"r\"", "\"nowhere\""],
+        ),
+        (
+            "transfers: [{from: react, to: nowhere, ratio: 0.5}]",
+            Reason::UnknownModule,
+            &["\"react\"", "\"nowhere\""],
+        ),
+        (
+            "struggle: {remedial: {ghost-ex: a1}}",
+            Reason::UnknownExercise,
+            &["\"ghost-ex\""],
+        ),
+        (
+            "struggle: {remedial: {a1: nowhere}}",
+            Reason::UnknownModule,
+            &["\"nowhere\"", "\"a1\""],
+        ),
+        (
+            "profiles: {industries: {fin: {weights: {nowhere: 2}}}}",
+            Reason::UnknownModule,
+            &["industries.fin", "\"nowhere\""],
+        ),
+        (
+            "rules: [{id: r, when: [{signal: s, operator: '>', value: 1}], then: {recommend: {text: x}}, message: m}, {id: r, when: [{signal: s, operator: '<', value: 1}], then: {recommend: {text: y}}, message: m}]",
+            Reason::DuplicateId,
+            &["rule id \"r\""],
+        ),
+        (
+            "dimensions: [{id: lang, title: L}, {id: lang, title: L2}]",
+            Reason::DuplicateId,
+            &["dimension id \"lang\""],
+        ),
+        (
+            "dimensions: [{id: a, title: Also a module}]",
+            Reason::DuplicateId,
+            &["\"a\"", "module id and a dimension id"],
+        ),
+    ];
+    for (extra, reason, needles) in cases {
+        // A later key replaces the base's `dimensions`; serde_saphyr refuses duplicate keys, so
+        // the base's is dropped when the case has its own.
+        let base = if extra.starts_with("dimensions:") {
+            base.replace("dimensions: [{id: lang, title: L}]\n", "")
+        } else {
+            base.to_string()
+        };
+        let t = track(&format!("{base}{extra}\n"));
+        refused(&t, &base_spec(), reason, needles);
+    }
+}
+
+#[test]
+fn all_problems_are_named_at_once_and_their_order_does_not_depend_on_the_yaml() {
+    let t = track(
+        r#"
+title: t
+modules:
+  - {id: a, title: A, hours: 1, prerequisites: [ghost-mod], exercises: [{id: x1, title: X, hours: 1}]}
+  - {id: b, title: B, hours: 1, exercises: [{id: x1, title: X, hours: 1}]}
+  - {id: c, title: C, hours: 1, dimension: ghost-dim}
+"#,
+    );
+    let s = spec("trackRef: {name: t}\nlearner: {name: L}\ncompletedExercises: [ghost-ex]\n");
+    let err = plan(&t, &s).unwrap_err();
+    for id in ["ghost-mod", "\"x1\"", "ghost-dim", "ghost-ex"] {
+        assert!(err.message.contains(id), "{:?} lacks {id}", err.message);
+    }
+    assert!(
+        [
+            Reason::UnknownModule,
+            Reason::DuplicateId,
+            Reason::UnknownDimension,
+            Reason::UnknownExercise
+        ]
+        .contains(&err.reason),
+        "{err}"
+    );
+    let mut reversed = t.clone();
+    reversed.modules.reverse();
+    assert_eq!(
+        plan(&reversed, &s).unwrap_err(),
+        err,
+        "same problems, same condition, whatever the order of the YAML"
+    );
+}
+
+fn chain_track(n: usize, close_the_loop: bool) -> TrackSpec {
+    let modules: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            let mut prereqs = Vec::new();
+            if i > 0 {
+                prereqs.push(format!("m{:03}", i - 1));
+            } else if close_the_loop {
+                prereqs.push(format!("m{:03}", n - 1));
+            }
+            serde_json::json!({"id": format!("m{i:03}"), "title": format!("M{i}"), "hours": 1, "prerequisites": prereqs})
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({"title": "chain", "modules": modules})).unwrap()
+}
+
+#[test]
+fn a_500_deep_chain_plans_in_its_only_order() {
+    let t = chain_track(500, false);
+    let p = ok(&t, &base_spec());
+    let expected: Vec<String> = (0..500).map(|i| format!("m{i:03}")).collect();
+    assert_eq!(order(&p), expected);
+    assert_eq!(p.stages[0].modules[0].state, ModuleState::Ready);
+    assert_eq!(p.stages[0].modules[1].state, ModuleState::Locked);
+}
+
+#[test]
+fn a_500_long_cycle_is_found_and_its_message_stays_bounded() {
+    let t = chain_track(500, true);
+    let err = refused(
+        &t,
+        &base_spec(),
+        Reason::PrerequisiteCycle,
+        &["prerequisite cycle: "],
+    );
+    assert!(err.message.len() <= 1024, "{} bytes", err.message.len());
+    assert!(err.message.ends_with("..."), "{}", err.message);
+    // Every complete link shown is a real prerequisite edge of the loop, read in either direction.
+    let shown = err.message.trim_start_matches("prerequisite cycle: ");
+    let ids: Vec<&str> = shown.trim_end_matches("...").split(" -> ").collect();
+    let links = ids.len() - 1; // the last id may be cut short
+    assert!(links >= 100, "only {links} links shown: {}", err.message);
+    let number = |id: &str| id.trim_start_matches('m').parse::<usize>().unwrap();
+    for pair in ids[..links].windows(2) {
+        let (x, y) = (number(pair[0]), number(pair[1]));
+        assert!(
+            (x + 1) % 500 == y || (y + 1) % 500 == x,
+            "{} -> {} is not an edge of the loop",
+            pair[0],
+            pair[1]
+        );
+    }
+}
+
+#[test]
+fn a_message_naming_hundreds_of_problems_stays_bounded() {
+    let modules: Vec<serde_json::Value> = (0..500)
+        .map(|i| serde_json::json!({"id": format!("m{i:03}"), "title": "t", "hours": 1, "prerequisites": [format!("ghost-{i:03}")]}))
+        .collect();
+    let t: TrackSpec =
+        serde_json::from_value(serde_json::json!({"title": "t", "modules": modules})).unwrap();
+    let err = refused(&t, &base_spec(), Reason::UnknownModule, &["\"ghost-000\""]);
+    assert!(err.message.len() <= 1024, "{} bytes", err.message.len());
+    assert!(err.message.ends_with("..."));
+}
+
+#[test]
+fn sizes_beyond_the_api_limits_are_refused_without_an_api_server() {
+    let over = |modules: usize, exercises: usize, prerequisites: usize| -> TrackSpec {
+        let modules: Vec<serde_json::Value> = (0..modules)
+            .map(|i| {
+                serde_json::json!({
+                    "id": format!("m{i:03}"), "title": "t", "hours": 1,
+                    "prerequisites": (0..prerequisites.min(i)).map(|p| format!("m{p:03}")).collect::<Vec<_>>(),
+                    "exercises": (0..exercises).map(|k| serde_json::json!({"id": format!("e{i}-{k}"), "title": "x", "hours": 1})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({"title": "t", "modules": modules})).unwrap()
+    };
+    ok(&over(limits::MODULES, 0, 0), &base_spec());
+    refused(
+        &over(limits::MODULES + 1, 0, 0),
+        &base_spec(),
+        Reason::TooLarge,
+        &["spec.modules", "501", "500"],
+    );
+    ok(&over(2, limits::EXERCISES, 0), &base_spec());
+    refused(
+        &over(2, limits::EXERCISES + 1, 0),
+        &base_spec(),
+        Reason::TooLarge,
+        &["exercises", "51", "50"],
+    );
+    ok(&over(60, 0, limits::PREREQUISITES), &base_spec());
+    refused(
+        &over(60, 0, limits::PREREQUISITES + 1),
+        &base_spec(),
+        Reason::TooLarge,
+        &["prerequisites", "51", "50"],
+    );
+    refused(
+        &over(0, 0, 0),
+        &base_spec(),
+        Reason::TooLarge,
+        &["spec.modules", "empty"],
+    );
+}
+
+/// A Track with every count at the schema's maximum: 500 modules of 50 exercises (25,000), 50
+/// prerequisites per module, 50 dimensions, 50 industries and 50 roles of 550 weights, 100 rules
+/// of 10 conditions, 200 transfers, 500 remedies.
+fn max_size_track() -> TrackSpec {
+    let id = |i: usize| format!("m{i:03}");
+    let modules: Vec<serde_json::Value> = (0..limits::MODULES)
+        .map(|i| {
+            // The 50 modules before it: the most prerequisite edges an acyclic Track can have.
+            let prereqs: Vec<String> = (i.saturating_sub(limits::PREREQUISITES)..i).map(id).collect();
+            serde_json::json!({
+                "id": id(i), "title": format!("Module {i}"), "hours": 10 + i % 7,
+                "dimension": format!("d{:02}", i % limits::DIMENSIONS),
+                "prerequisites": prereqs,
+                "exercises": (0..limits::EXERCISES).map(|k| serde_json::json!({"id": format!("e{i:03}-{k:02}"), "title": "x", "hours": 1 + k % 3})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let weights: serde_json::Map<String, serde_json::Value> = (0..limits::MODULES)
+        .map(id)
+        .chain((0..limits::DIMENSIONS).map(|d| format!("d{d:02}")))
+        .enumerate()
+        .map(|(k, key)| (key, serde_json::json!((k % 5) as f64 * 0.5)))
+        .collect();
+    let profiles: serde_json::Map<String, serde_json::Value> = (0..limits::PROFILES)
+        .map(|p| (format!("p{p:02}"), serde_json::json!({"weights": weights})))
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "title": "max",
+        "dimensions": (0..limits::DIMENSIONS).map(|d| serde_json::json!({"id": format!("d{d:02}"), "title": "D"})).collect::<Vec<_>>(),
+        "modules": modules,
+        "profiles": {"industries": profiles, "roles": profiles},
+        "rules": (0..limits::RULES).map(|r| serde_json::json!({
+            "id": format!("r{r:03}"),
+            "when": (0..10).map(|c| serde_json::json!({"signal": format!("s{c}"), "operator": ">=", "value": c})).collect::<Vec<_>>(),
+            "then": {"boost": {"module": id(r * 5), "factor": 2}, "prioritize": {"module": id(499 - r)}, "recommend": {"text": "r"}},
+            "message": "m",
+        })).collect::<Vec<_>>(),
+        "transfers": (0..200).map(|t| serde_json::json!({"from": format!("skill{t}"), "to": id(t * 2), "ratio": 0.5})).collect::<Vec<_>>(),
+        "struggle": {"maxFailures": 2, "remedial": (0..500).map(|i| (format!("e{i:03}-01"), serde_json::json!(id((i + 250) % 500)))).collect::<serde_json::Map<_, _>>()},
+    }))
+    .expect("max-size Track is well-formed")
+}
+
+#[test]
+fn a_track_at_every_count_limit_plans_and_respects_every_prerequisite() {
+    let t = max_size_track();
+    let s: LearningPathSpec = serde_json::from_value(serde_json::json!({
+        "trackRef": {"name": "t"}, "learner": {"name": "L"},
+        "industry": "p07", "role": "p49",
+        // 600 scores (the maximum): every module, every dimension and 50 transferable skills.
+        "assessment": (0..500).map(|i| format!("m{i:03}"))
+            .chain((0..50).map(|d| format!("d{d:02}")))
+            .chain((0..50).map(|t| format!("skill{t}")))
+            .enumerate()
+            .map(|(k, key)| (key, serde_json::json!(k % 90)))
+            .collect::<serde_json::Map<_, _>>(),
+        "completedExercises": (0..5000).map(|k| format!("e{:03}-{:02}", k / 50 + 100, k % 50)).collect::<Vec<_>>(),
+        "signals": (0..64).map(|c| (format!("s{c}"), serde_json::json!(c))).collect::<serde_json::Map<_, _>>(),
+        "struggles": (0..500).map(|i| serde_json::json!({"exercise": format!("e{i:03}-01"), "failures": 3})).collect::<Vec<_>>(),
+        "nextExercisesLimit": 20,
+    }))
+    .unwrap();
+    let started = std::time::Instant::now();
+    let p = ok(&t, &s);
+    let elapsed = started.elapsed();
+    // Generous: a debug build on a shared machine. The release figure is in benches/planner.rs.
+    assert!(
+        elapsed < std::time::Duration::from_secs(20),
+        "planning took {elapsed:?}"
+    );
+    let planned = order(&p);
+    let position: std::collections::BTreeMap<&str, usize> =
+        planned.iter().enumerate().map(|(i, m)| (*m, i)).collect();
+    for m in &t.modules {
+        if let Some(&at) = position.get(m.id.as_str()) {
+            for pre in &m.prerequisites {
+                if let Some(&before) = position.get(pre.as_str()) {
+                    assert!(
+                        before < at,
+                        "{} planned before its prerequisite {pre}",
+                        m.id
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        planned.len() + p.mastered.len() + p.optional.len(),
+        500,
+        "every module is planned, mastered or optional, once"
+    );
+    assert_eq!(p.triggered_rules.len(), 100, "every rule's conditions hold");
+    assert_eq!(p.next_exercises.len(), 20);
+    assert!(
+        p.next_exercises
+            .iter()
+            .all(|e| !p.frozen_exercises.iter().any(|f| f.exercise == e.exercise))
+    );
 }

@@ -2,6 +2,7 @@
 
 mod flux;
 mod helm;
+mod hostile;
 mod operator;
 mod schema;
 mod support;
