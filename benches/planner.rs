@@ -1,11 +1,13 @@
-//! Planner micro-benchmarks: the go-engineer Track, and a generated 500-module Track with deep
-//! chains and wide fan-in.
+//! Planner micro-benchmarks: the go-engineer Track, a generated 500-module Track with deep
+//! chains and wide fan-in, and the hostile shapes of issue 7: one 500-deep chain, a wide fan-in,
+//! the most prerequisite edges an acyclic Track can have, and a Track and learner at every count
+//! limit.
 
 use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use learnpath::api::{LearningPath, Track, TrackSpec};
+use learnpath::api::{LearningPath, LearningPathSpec, Track, TrackSpec};
 use learnpath::planner;
 
 fn read<T: serde::de::DeserializeOwned>(path: &str) -> T {
@@ -42,6 +44,121 @@ fn generated_track() -> TrackSpec {
     .expect("generated track is well-formed")
 }
 
+fn ids(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("m{i:03}")).collect()
+}
+
+/// A Track from (id number, prerequisite numbers) pairs, three exercises per module.
+fn track_of(title: &str, modules: Vec<(usize, Vec<usize>)>) -> TrackSpec {
+    let modules: Vec<serde_json::Value> = modules
+        .into_iter()
+        .map(|(i, prereqs)| {
+            serde_json::json!({
+                "id": format!("m{i:03}"), "title": format!("Module {i}"), "hours": 1 + i % 13,
+                "dimension": format!("d{}", i % 5),
+                "prerequisites": prereqs.into_iter().map(|p| format!("m{p:03}")).collect::<Vec<_>>(),
+                "exercises": (0..3).map(|k| serde_json::json!({"id": format!("e{i:03}-{k}"), "title": "x", "hours": 1 + k})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "title": title,
+        "dimensions": (0..5).map(|d| serde_json::json!({"id": format!("d{d}"), "title": format!("D{d}")})).collect::<Vec<_>>(),
+        "modules": modules,
+        "profiles": {"industries": {"x": {"weights": {"d1": 3, "d2": 0.5, "m499": 9}}}},
+    }))
+    .expect("generated track is well-formed")
+}
+
+/// 500 modules in one chain: each needs the one before it (depth 500).
+fn deep_chain() -> TrackSpec {
+    track_of(
+        "deep chain",
+        (0..500)
+            .map(|i| (i, if i == 0 { vec![] } else { vec![i - 1] }))
+            .collect(),
+    )
+}
+
+/// Wide fan-in: 450 leaves, 45 hubs each needing 10 leaves, and 5 capstones each needing all
+/// 45 hubs, so that every capstone needs (transitively) the 495 other modules. 50 direct
+/// prerequisites is the schema's maximum, hence the hubs.
+fn wide_fan_in() -> TrackSpec {
+    let leaves = (0..450).map(|i| (i, vec![]));
+    let hubs = (0..45).map(|h| (450 + h, (h * 10..h * 10 + 10).collect()));
+    let capstones = (495..500).map(|c| (c, (450..495).collect()));
+    track_of("wide fan-in", leaves.chain(hubs).chain(capstones).collect())
+}
+
+/// The most prerequisite edges an acyclic Track can have under the schema: every module needs the
+/// (up to) 50 before it, 23,725 edges.
+fn max_edges() -> TrackSpec {
+    track_of(
+        "max edges",
+        (0..500)
+            .map(|i: usize| (i, (i.saturating_sub(50)..i).collect()))
+            .collect(),
+    )
+}
+
+/// Every count at the schema's maximum: 500 modules of 50 exercises (25,000), 50 prerequisites
+/// each, 50 dimensions, 50 industries and 50 roles of 550 weights, 100 rules of 10 conditions
+/// (all firing), 200 transfers, 500 remedies; and a learner at its own maxima (600 scores, 5,000
+/// completed exercises, 64 signals, 500 struggles, 20 next exercises).
+fn max_size() -> (TrackSpec, LearningPathSpec) {
+    let id = |i: usize| format!("m{i:03}");
+    let modules: Vec<serde_json::Value> = (0..500)
+        .map(|i| {
+            serde_json::json!({
+                "id": id(i), "title": format!("Module {i}"), "hours": 10 + i % 7,
+                "dimension": format!("d{:02}", i % 50),
+                "prerequisites": ids(i.saturating_sub(50)..i),
+                "exercises": (0..50).map(|k| serde_json::json!({"id": format!("e{i:03}-{k:02}"), "title": "x", "hours": 1 + k % 3})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let weights: serde_json::Map<String, serde_json::Value> = ids(0..500)
+        .into_iter()
+        .chain((0..50).map(|d| format!("d{d:02}")))
+        .enumerate()
+        .map(|(k, key)| (key, serde_json::json!((k % 5) as f64 * 0.5)))
+        .collect();
+    let profiles: serde_json::Map<String, serde_json::Value> = (0..50)
+        .map(|p| (format!("p{p:02}"), serde_json::json!({"weights": weights})))
+        .collect();
+    let track = serde_json::from_value(serde_json::json!({
+        "title": "max",
+        "dimensions": (0..50).map(|d| serde_json::json!({"id": format!("d{d:02}"), "title": "D"})).collect::<Vec<_>>(),
+        "modules": modules,
+        "profiles": {"industries": profiles, "roles": profiles},
+        "rules": (0..100).map(|r| serde_json::json!({
+            "id": format!("r{r:03}"),
+            "when": (0..10).map(|c| serde_json::json!({"signal": format!("s{c}"), "operator": ">=", "value": c})).collect::<Vec<_>>(),
+            "then": {"boost": {"module": id(r * 5), "factor": 2}, "prioritize": {"module": id(499 - r)}, "recommend": {"text": "r"}},
+            "message": "m",
+        })).collect::<Vec<_>>(),
+        "transfers": (0..200).map(|t| serde_json::json!({"from": format!("skill{t}"), "to": id(t * 2), "ratio": 0.5})).collect::<Vec<_>>(),
+        "struggle": {"maxFailures": 2, "remedial": (0..500).map(|i| (format!("e{i:03}-01"), serde_json::json!(id((i + 250) % 500)))).collect::<serde_json::Map<_, _>>()},
+    }))
+    .expect("max-size Track is well-formed");
+    let spec = serde_json::from_value(serde_json::json!({
+        "trackRef": {"name": "max"}, "learner": {"name": "L"},
+        "industry": "p07", "role": "p49",
+        "assessment": ids(0..500).into_iter()
+            .chain((0..50).map(|d| format!("d{d:02}")))
+            .chain((0..50).map(|t| format!("skill{t}")))
+            .enumerate()
+            .map(|(k, key)| (key, serde_json::json!(k % 80)))
+            .collect::<serde_json::Map<_, _>>(),
+        "completedExercises": (0..5000).map(|k| format!("e{:03}-{:02}", k / 50 + 100, k % 50)).collect::<Vec<_>>(),
+        "signals": (0..64).map(|c| (format!("s{c}"), serde_json::json!(c))).collect::<serde_json::Map<_, _>>(),
+        "struggles": (0..500).map(|i| serde_json::json!({"exercise": format!("e{i:03}-01"), "failures": 3})).collect::<Vec<_>>(),
+        "nextExercisesLimit": 20,
+    }))
+    .expect("max-size learner is well-formed");
+    (track, spec)
+}
+
 fn bench(c: &mut Criterion) {
     let track: Track = read("examples/tracks/go-engineer.yaml");
     let learner: LearningPath = read("examples/learners/backend-engineer.yaml");
@@ -62,6 +179,28 @@ fn bench(c: &mut Criterion) {
     spec.struggles.clear();
     group.bench_function("generated-500-modules", |b| {
         b.iter(|| planner::plan(black_box(&big), black_box(&spec)).expect("plans"))
+    });
+    // Hostile shapes (issue 7), target < 10 ms per plan. The learner starts from scratch, so
+    // every module is planned.
+    let mut fresh = spec.clone();
+    fresh.assessment.clear();
+    fresh.completed_exercises.clear();
+    for (name, track) in [
+        ("deep-chain-500", deep_chain()),
+        ("wide-fan-in-500", wide_fan_in()),
+        ("max-edges-500", max_edges()),
+    ] {
+        let planned = planner::plan(&track, &fresh).expect("plans");
+        let modules: usize = planned.stages.iter().map(|s| s.modules.len()).sum();
+        assert_eq!(modules + planned.optional.len(), 500, "{name}");
+        group.bench_function(name, |b| {
+            b.iter(|| planner::plan(black_box(&track), black_box(&fresh)).expect("plans"))
+        });
+    }
+    let (max_track, max_spec) = max_size();
+    planner::plan(&max_track, &max_spec).expect("the max-size Track plans");
+    group.bench_function("max-size-track", |b| {
+        b.iter(|| planner::plan(black_box(&max_track), black_box(&max_spec)).expect("plans"))
     });
     group.finish();
 }
