@@ -417,13 +417,23 @@ fn check_sizes(track: &TrackSpec, spec: &LearningPathSpec, problems: &mut Proble
         track.profiles.roles.len(),
         limits::PROFILES,
     );
+    // The module is named, but its message only built when it is over a limit: this runs on
+    // every plan.
     for m in &track.modules {
-        too_large("a module's exercises", m.exercises.len(), limits::EXERCISES);
-        too_large(
-            "a module's prerequisites",
-            m.prerequisites.len(),
-            limits::PREREQUISITES,
-        );
+        if m.exercises.len() > limits::EXERCISES {
+            too_large(
+                &format!("module {}: exercises", m.id),
+                m.exercises.len(),
+                limits::EXERCISES,
+            );
+        }
+        if m.prerequisites.len() > limits::PREREQUISITES {
+            too_large(
+                &format!("module {}: prerequisites", m.id),
+                m.prerequisites.len(),
+                limits::PREREQUISITES,
+            );
+        }
     }
     too_large(
         "spec.completedExercises",

@@ -840,14 +840,14 @@ fn sizes_beyond_the_api_limits_are_refused_without_an_api_server() {
         &over(2, limits::EXERCISES + 1, 0),
         &base_spec(),
         Reason::TooLarge,
-        &["exercises", "51", "50"],
+        &["module m000: exercises", "51", "50"],
     );
     ok(&over(60, 0, limits::PREREQUISITES), &base_spec());
     refused(
         &over(60, 0, limits::PREREQUISITES + 1),
         &base_spec(),
         Reason::TooLarge,
-        &["prerequisites", "51", "50"],
+        &["module m051: prerequisites", "51", "50"],
     );
     refused(
         &over(0, 0, 0),
