@@ -307,13 +307,21 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         metrics.clone(),
         fanout.clone(),
     ));
-    // Our own status write comes back as a watch event; it needs no second reconcile.
+    // Our own status write comes back as a watch event; it needs no second reconcile. Any other
+    // event (a person's edit, a bot's signal) goes before the rest of a fan-out.
     let own_writes = ctx.clone();
+    let urgent = fanout.clone();
     // Watch errors are logged here and kept from the controller: it would otherwise apply its own
     // trigger backoff (up to 30 s) to every trigger, the paced fan-out included, on top of the
     // watch's backoff above.
     let path_stream = path_stream
-        .try_filter(move |lp| std::future::ready(!own_writes.is_own_write(lp)))
+        .try_filter(move |lp| {
+            let own = own_writes.is_own_write(lp);
+            if !own {
+                urgent.urgent(ObjectRef::from_obj(lp));
+            }
+            std::future::ready(!own)
+        })
         .filter(|event| {
             if let Err(e) = event {
                 warn!(error = %e, "LearningPath watch");
