@@ -4,8 +4,8 @@
 //! reflector for nothing but a comparison. The cache keeps a digest of the whole status instead,
 //! plus the small parts that the next reconcile reads: the conditions (their transition times),
 //! the generations, and what the events compare (mastered modules, triggered rules, the first
-//! stage's module ids, progress). When a reconcile needs the rest (to keep the last good plan of
-//! an invalid input) it reads the object from the API server.
+//! stage's module ids, progress). An invalid input keeps the last good plan without reading it:
+//! only its verdict is written, by a merge patch that leaves the plan's fields in place.
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::OnceLock;

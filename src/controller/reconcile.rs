@@ -37,15 +37,6 @@ pub enum Error {
     /// The Track cache's writer is gone: the controller is shutting down.
     #[error("the Track cache is gone")]
     CacheGone,
-    /// Reading a LearningPath (for its last good plan) failed.
-    #[error("reading {object} failed: {source}")]
-    Get {
-        /// namespace/name.
-        object: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
-    },
     /// A LearningPath without a namespace: the API server never sends one, so this is a bug.
     #[error("LearningPath {0} has no namespace")]
     NoNamespace(String),
@@ -55,7 +46,7 @@ impl Error {
     /// The API server was unreachable, overloaded or restarting: worth a prompt retry.
     fn is_transient(&self) -> bool {
         match self {
-            Error::Patch { source, .. } | Error::Get { source, .. } => match source {
+            Error::Patch { source, .. } => match source {
                 kube::Error::Api(status) => status.code == 429 || status.code >= 500,
                 kube::Error::Service(_) | kube::Error::HyperError(_) => true,
                 _ => false,
@@ -74,7 +65,7 @@ impl Error {
                 source: kube::Error::Api(status),
                 ..
             } if status.code == 429 => "throttled",
-            Error::Patch { .. } | Error::Get { .. } => "api",
+            Error::Patch { .. } => "api",
             Error::NoNamespace(_) | Error::CacheGone => "internal",
         }
     }
@@ -235,42 +226,45 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
     }
     let track = ctx.tracks.get(&ObjectRef::new(&lp.spec.track_ref.name));
     let now = super::now();
-    let mut desired = desired_status(lp, track.as_deref(), now.clone());
+    let desired = desired_status(lp, track.as_deref(), now);
     let api: Api<LearningPath> = Api::namespaced(ctx.client.clone(), &namespace);
 
-    // Invalid inputs keep the last good plan, which the cache holds only as a digest: read it.
-    let full;
-    let mut lp = lp;
-    if is_invalid(&desired) && super::cache::is_trimmed(lp) {
+    let (params, patch) = if is_invalid(&desired) && super::cache::is_trimmed(lp) {
+        // Invalid inputs keep the last good plan, which the cache holds only as a digest: only
+        // the verdict is written, by a merge patch that leaves the plan's fields where they are.
         if super::cache::same_verdict(lp, &desired) {
             debug!(%namespace, %name, "status unchanged (still invalid)");
             return Ok(false);
         }
-        full = api.get(&name).await.map_err(|source| Error::Get {
-            object: format!("{namespace}/{name}"),
-            source,
-        })?;
-        desired = desired_status(&full, track.as_deref(), now);
-        lp = &full;
-    }
-
-    if super::cache::holds(lp, &desired) {
-        debug!(%namespace, %name, "status unchanged");
-        return Ok(false);
-    }
-
-    let patch = json!({
-        "apiVersion": LearningPath::api_version(&()),
-        "kind": LearningPath::kind(&()),
-        "status": desired,
-    });
+        let verdict = json!({"status": {
+            "observedGeneration": desired.observed_generation,
+            "trackGeneration": desired.track_generation,
+            "conditions": desired.conditions,
+            "summary": desired.summary,
+        }});
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..PatchParams::default()
+        };
+        (params, Patch::Merge(verdict))
+    } else {
+        if super::cache::holds(lp, &desired) {
+            debug!(%namespace, %name, "status unchanged");
+            return Ok(false);
+        }
+        let status = json!({
+            "apiVersion": LearningPath::api_version(&()),
+            "kind": LearningPath::kind(&()),
+            "status": desired,
+        });
+        (
+            PatchParams::apply(FIELD_MANAGER).force(),
+            Patch::Apply(status),
+        )
+    };
     ctx.metrics.status_writes.inc();
     let written = api
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
+        .patch_status(&name, &params, &patch)
         .await
         .map_err(|source| Error::Patch {
             object: format!("{namespace}/{name}"),
