@@ -95,6 +95,17 @@ impl<'a> Index<'a> {
             prereqs.dedup();
             prerequisites.push(prereqs);
             for (k, e) in m.exercises.iter().enumerate() {
+                // The schema's range; the planner sums hours in u32 and must not overflow on a
+                // file `learnpath plan` reads without the API server (found by fuzzing).
+                if !(1..=1000).contains(&e.hours) {
+                    problems.add(
+                        Reason::InvalidValue,
+                        format!(
+                            "exercise {:?} of module {:?} has {} hours (1 to 1000)",
+                            e.id, m.id, e.hours
+                        ),
+                    );
+                }
                 if let Some((other, _)) = exercise_by_id.insert(e.id.as_str(), (i, k)) {
                     let where_ = if other == i {
                         format!("twice in module {:?}", m.id)
@@ -265,11 +276,14 @@ impl<'a> Index<'a> {
                 );
             }
         }
+        // Sorted and deduplicated: the message must not depend on the order of the list.
         let unknown_done: Vec<&str> = spec
             .completed_exercises
             .iter()
             .map(String::as_str)
             .filter(|e| !exercise_by_id.contains_key(e))
+            .collect::<BTreeSet<&str>>()
+            .into_iter()
             .collect();
         if !unknown_done.is_empty() {
             problems.add(

@@ -106,8 +106,18 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
             })
         })
         .collect();
-    frozen_exercises.sort_by(|a, b| a.exercise.cmp(&b.exercise));
+    // An exercise listed twice keeps its highest failure count, whatever the list's order.
+    frozen_exercises.sort_by(|a, b| {
+        a.exercise
+            .cmp(&b.exercise)
+            .then(b.failures.cmp(&a.failures))
+    });
     frozen_exercises.dedup_by(|a, b| a.exercise == b.exercise);
+    // A remedy that is itself frozen cannot be done first.
+    let frozen_ids: std::collections::BTreeSet<String> = frozen_exercises
+        .iter()
+        .map(|f| f.exercise.clone())
+        .collect();
 
     // Remedies come first, then modules that rules prioritize.
     let mut urgent: Vec<(usize, Urgency)> = Vec::new();
@@ -115,7 +125,7 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
     for f in &frozen_exercises {
         let Some(remedy) = &f.remedy else { continue };
         if let Some(&(module, _)) = index.exercise_by_id.get(remedy.as_str()) {
-            if !index.completed.contains(remedy.as_str()) {
+            if !index.completed.contains(remedy.as_str()) && !frozen_ids.contains(remedy) {
                 urgent.push((module, Urgency::Remedy(f.exercise.clone())));
                 remedy_exercises.push((remedy.as_str(), f.exercise.as_str()));
             }

@@ -956,3 +956,75 @@ fn a_track_at_every_count_limit_plans_and_respects_every_prerequisite() {
             .all(|e| !p.frozen_exercises.iter().any(|f| f.exercise == e.exercise))
     );
 }
+
+// Findings of the fuzzer (fuzz/README.md), one test each.
+
+#[test]
+fn exercise_hours_outside_the_schema_range_are_named_not_overflowed() {
+    let t = track(
+        r#"
+title: t
+modules:
+  - {id: a, title: A, hours: 1, exercises: [{id: x, title: X, hours: 4294967295}, {id: y, title: Y, hours: 1}]}
+"#,
+    );
+    refused(
+        &t,
+        &base_spec(),
+        Reason::InvalidValue,
+        &["exercise \"x\"", "module \"a\"", "4294967295", "1 to 1000"],
+    );
+}
+
+#[test]
+fn unknown_completed_exercises_are_named_sorted_and_once_whatever_the_order() {
+    let t = track(CHAIN);
+    let one =
+        spec("trackRef: {name: t}\nlearner: {name: L}\ncompletedExercises: [zz, b1, aa, zz]\n");
+    let two = spec("trackRef: {name: t}\nlearner: {name: L}\ncompletedExercises: [aa, zz, b1]\n");
+    let a = refused(&t, &one, Reason::UnknownExercise, &["aa, zz"]);
+    let b = refused(&t, &two, Reason::UnknownExercise, &["aa, zz"]);
+    assert_eq!(a.message, b.message);
+    assert!(!a.message.contains("zz, zz"), "{}", a.message);
+}
+
+#[test]
+fn a_struggle_listed_twice_keeps_its_highest_count_and_a_frozen_remedy_is_not_proposed() {
+    let t = track(
+        r#"
+title: t
+modules:
+  - {id: a, title: A, hours: 4, exercises: [{id: a1, title: A1, hours: 1}, {id: a2, title: A2, hours: 1}, {id: b, title: B, hours: 1}]}
+struggle: {maxFailures: 3, remedial: {a1: b, b: b}}
+"#,
+    );
+    let forwards = spec(
+        "trackRef: {name: t}\nlearner: {name: L}\nstruggles: [{exercise: a1, failures: 5}, {exercise: a1, failures: 4}]\n",
+    );
+    let backwards = spec(
+        "trackRef: {name: t}\nlearner: {name: L}\nstruggles: [{exercise: a1, failures: 4}, {exercise: a1, failures: 5}]\n",
+    );
+    let (p, q) = (ok(&t, &forwards), ok(&t, &backwards));
+    assert_eq!(p.frozen_exercises[0].failures, 5);
+    assert_eq!(p, q, "the order of spec.struggles must not matter");
+    assert_eq!(
+        p.next_exercises[0].exercise, "b",
+        "a1's remedy b comes first"
+    );
+
+    // b frozen too: its own remedy is itself, and neither may be proposed.
+    let both = spec(
+        "trackRef: {name: t}\nlearner: {name: L}\nstruggles: [{exercise: a1, failures: 3}, {exercise: b, failures: 3}]\n",
+    );
+    let p = ok(&t, &both);
+    let next: Vec<&str> = p
+        .next_exercises
+        .iter()
+        .map(|e| e.exercise.as_str())
+        .collect();
+    assert_eq!(
+        next,
+        ["a2"],
+        "frozen exercises are never next, as remedies neither"
+    );
+}
