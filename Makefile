@@ -28,7 +28,7 @@ lint:
 
 # Everything CI runs. The control plane is built first (a no-op when cached) so that the
 # end-to-end tests never find it missing; they fail, never skip, when it cannot start.
-test: controlplane flux fmt-check lint
+test: controlplane flux fmt-check lint deny fuzz-smoke
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked --all-targets
 
 demo: controlplane build
@@ -73,3 +73,100 @@ bench: controlplane
 	LEARNPATH_CACHE=$(CACHE) LEARNPATH_SCALE_SIZES=$${LEARNPATH_SCALE_SIZES:-1000,5000,10000} \
 		LEARNPATH_SCALE_IDLE_SECS=$${LEARNPATH_SCALE_IDLE_SECS:-60} \
 		$(CARGO) test --locked --release --test scale -- --nocapture
+
+# --- Fuzzing and dependency policy (fuzz/, deny.toml) -----------------------------------------
+# cargo-fuzz and cargo-deny are pinned in hack/tools.sh and installed from crates.io into
+# $(CACHE)/tools on first use (a no-op when cached), so a fresh machine needs nothing by hand.
+# Fuzzing needs the NIGHTLY toolchain (`cargo +nightly fuzz`: libFuzzer's coverage flags are
+# unstable); it is installed on this project's machines (rustup toolchain `nightly`).
+# Builds: release, overflow checks and debug assertions on (-a), no sanitizer (the crate and the
+# targets are safe Rust: panics, overflows, hangs and memory blow-ups are what they look for).
+# Crashes land in fuzz/artifacts/<target>/; reproduce one with (fuzz/README.md has more)
+#   PATH=$(dirname $(hack/tools.sh cargo-fuzz)):$PATH cargo +nightly fuzz run --sanitizer none --debug-assertions <target> <file>
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-cmin deny
+
+FUZZ_TOOLCHAIN ?= +nightly
+FUZZ_TARGETS ?= planner plan_yaml
+FUZZ_BUILD_FLAGS ?= --sanitizer none --debug-assertions
+# `make fuzz`: seconds per target (FUZZ_SECONDS=3600 make fuzz for a long run).
+FUZZ_SECONDS ?= 600
+# `make fuzz-smoke` (part of `make test`): seconds per target.
+FUZZ_SMOKE_SECONDS ?= 20
+# New inputs found by a run go to a scratch corpus under fuzz/target (not committed), read
+# together with the committed seeds in fuzz/corpus/<target>.
+FUZZ_SCRATCH ?= fuzz/target/corpus
+FUZZ_LIBFUZZER_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+FUZZ_CARGO = env PATH="$$(dirname "$$(LEARNPATH_CACHE=$(CACHE) hack/tools.sh cargo-fuzz)"):$$PATH" \
+	$(CARGO) $(FUZZ_TOOLCHAIN) fuzz
+
+fuzz-build:
+	@$(CARGO) $(FUZZ_TOOLCHAIN) --version >/dev/null 2>&1 || { \
+		echo "fuzz: the Rust toolchain '$(FUZZ_TOOLCHAIN)' is missing (rustup toolchain install nightly)" >&2; exit 1; }
+	$(FUZZ_CARGO) build $(FUZZ_BUILD_FLAGS)
+
+# Every target on its committed corpus for FUZZ_SMOKE_SECONDS; any crash fails (and prints the
+# end of libFuzzer's log: the panic, and where the crashing input was written).
+fuzz-smoke: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_SCRATCH)/$$t; log=$(FUZZ_SCRATCH)/smoke-$$t.log; \
+		dict=; if [ -f fuzz/dict/$$t.dict ]; then dict=-dict=fuzz/dict/$$t.dict; fi; \
+		if $(FUZZ_CARGO) run $(FUZZ_BUILD_FLAGS) $$t $(FUZZ_SCRATCH)/$$t fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SMOKE_SECONDS) $(FUZZ_LIBFUZZER_FLAGS) $$dict >$$log 2>&1; then \
+			echo "fuzz-smoke: $$t ok for $(FUZZ_SMOKE_SECONDS) s:" \
+				$$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' $$log | tr '\n' ' '); \
+		else \
+			tail -n 60 $$log >&2; \
+			echo "fuzz-smoke: $$t FAILED; full log $$log, input in fuzz/artifacts/$$t/" >&2; exit 1; \
+		fi; \
+	done
+
+# The long run: one target after the other, niced, one libFuzzer process on one core (no -jobs:
+# that forks workers that log to fuzz-N.log in the current directory).
+fuzz: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_SCRATCH)/$$t; \
+		dict=; if [ -f fuzz/dict/$$t.dict ]; then dict=-dict=fuzz/dict/$$t.dict; fi; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		nice -n 10 $(FUZZ_CARGO) run $(FUZZ_BUILD_FLAGS) $$t $(FUZZ_SCRATCH)/$$t fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) $(FUZZ_LIBFUZZER_FLAGS) $$dict; \
+	done
+
+# Rebuild the committed corpora from themselves plus a run's scratch corpus: the seed-* and
+# finding-* files stay, plus the fewest other inputs that reach every edge they reach (libFuzzer's
+# set-cover merge on edges alone, which keeps the corpus small).
+fuzz-cmin: fuzz-build
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		old=$(FUZZ_SCRATCH)/cmin-$$t; rm -rf $$old; mkdir -p $$old $(FUZZ_SCRATCH)/$$t; \
+		mv fuzz/corpus/$$t/* $$old/; cp $$old/seed-* $$old/finding-* fuzz/corpus/$$t/ 2>/dev/null || true; \
+		$(FUZZ_CARGO) run $(FUZZ_BUILD_FLAGS) $$t fuzz/corpus/$$t $$old $(FUZZ_SCRATCH)/$$t -- \
+			-set_cover_merge=1 -use_counters=0 2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new files' || true; \
+		echo "fuzz-cmin: $$t: $$(ls fuzz/corpus/$$t | wc -l) files, $$(du -sb fuzz/corpus/$$t | cut -f1) bytes"; \
+	done
+
+# Licenses, bans and sources always; advisories only against a RustSec database already on disk
+# (it lives on GitHub, which this network cannot reach: `cargo deny fetch` where it can). The
+# database is then not updated (cargo-deny 0.20's `--offline`, formerly `check --disable-fetch`),
+# and cargo-deny refuses one older than 90 days.
+ADVISORY_DBS = $${CARGO_HOME:-$$HOME/.cargo}/advisory-dbs
+DENY_CARGO = env PATH="$$(dirname "$$(LEARNPATH_CACHE=$(CACHE) hack/tools.sh cargo-deny)"):$$PATH" \
+	$(CARGO) deny --locked
+deny:
+	$(DENY_CARGO) check --hide-inclusion-graph licenses bans sources
+	@if ls -d $(ADVISORY_DBS)/*/crates >/dev/null 2>&1; then \
+		echo "deny: advisories against the local database in $(ADVISORY_DBS) (not updated)"; \
+		$(DENY_CARGO) --offline check --hide-inclusion-graph advisories; \
+	else \
+		echo "deny: advisories SKIPPED: no RustSec advisory database in $(ADVISORY_DBS) (it cannot be fetched here)"; \
+	fi
+
+# --- Faults (tests/faults) ---------------------------------------------------------------------
+# `make test` runs every fault once with 60 learners. `make chaos`: 2,000 learners on their own
+# control plane, a fault every 30 s for 10 minutes (API server or etcd killed during a fan-out,
+# leader killed or terminated, forced re-list, Track deleted and restored), then the independent
+# checker (`learnpath check`) must find every LearningPath right.
+.PHONY: chaos
+chaos: controlplane
+	LEARNPATH_CACHE=$(CACHE) LEARNPATH_CHAOS_N=$${LEARNPATH_CHAOS_N:-2000} \
+		LEARNPATH_CHAOS_SECS=$${LEARNPATH_CHAOS_SECS:-600} \
+		LEARNPATH_CHAOS_INTERVAL_SECS=$${LEARNPATH_CHAOS_INTERVAL_SECS:-30} \
+		$(CARGO) test --locked --release --test faults -- --ignored --nocapture chaos

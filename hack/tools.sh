@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Pinned cargo subcommands the Makefile needs (cargo-fuzz, cargo-deny), installed from crates.io
+# with `cargo install --locked` into their own root under the cache and reused from there.
+#
+# Usage: hack/tools.sh cargo-fuzz|cargo-deny
+#   Prints the absolute path of the binary on stdout (nothing else); progress goes to stderr.
+#   A no-op when the pinned version is already cached.
+#
+# Cache: $LEARNPATH_CACHE/tools/<name>-<version>/bin/<name> (default ~/.cache/learnpath).
+# Bump a pin here; the old directory is simply no longer used.
+set -euo pipefail
+
+# Pins. Both build with Rust 1.95 stable from crates.io alone (no git dependencies).
+CARGO_FUZZ_VERSION=0.13.2
+CARGO_DENY_VERSION=0.20.2
+
+CACHE="${LEARNPATH_CACHE:-$HOME/.cache/learnpath}"
+case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
+CARGO="${CARGO:-cargo}"
+
+log() { echo "tools.sh: $*" >&2; }
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 cargo-fuzz|cargo-deny" >&2
+	exit 2
+fi
+
+name="$1"
+case "$name" in
+cargo-fuzz) version="$CARGO_FUZZ_VERSION" ;;
+cargo-deny) version="$CARGO_DENY_VERSION" ;;
+*)
+	echo "tools.sh: unknown tool '$name' (known: cargo-fuzz, cargo-deny)" >&2
+	exit 2
+	;;
+esac
+
+root="$CACHE/tools/$name-$version"
+bin="$root/bin/$name"
+
+# A binary that answers with the pinned version is the cache hit; anything else is rebuilt.
+cached_ok() {
+	[ -x "$bin" ] && "$bin" "${name#cargo-}" --version 2>/dev/null | grep -qF "$version"
+}
+
+if cached_ok; then
+	echo "$bin"
+	exit 0
+fi
+
+mkdir -p "$CACHE/tools"
+# One installer at a time per tool (parallel make, two checkouts sharing the cache).
+if command -v flock >/dev/null; then
+	exec 9>"$CACHE/tools/.$name.lock"
+	flock 9
+	if cached_ok; then
+		echo "$bin"
+		exit 0
+	fi
+fi
+
+log "installing $name $version into $root (a few minutes on a cold cache)"
+start=$(date +%s)
+# Build in a private target dir (no clash with the project's target/ or another install), and
+# install into a temporary root that is renamed into place, so an interrupted install never
+# leaves a half-populated cache entry behind.
+tmp="$(mktemp -d "$CACHE/tools/.$name-$version.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+CARGO_TARGET_DIR="$tmp/target" "$CARGO" install --locked \
+	--version "$version" --root "$tmp/root" "$name" >&2
+rm -rf "$tmp/target" "$root"
+mv "$tmp/root" "$root"
+
+if ! cached_ok; then
+	log "$bin does not report version $version after install"
+	"$bin" "${name#cargo-}" --version >&2 || true
+	exit 1
+fi
+log "$("$bin" "${name#cargo-}" --version) installed in $(($(date +%s) - start)) s"
+echo "$bin"
