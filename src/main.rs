@@ -104,15 +104,8 @@ fn run(args: RunArgs) -> ExitCode {
         namespace: args.namespace,
         concurrency: args.concurrency,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(controller::run(options)) {
         Ok(()) => ExitCode::SUCCESS,
@@ -124,16 +117,18 @@ fn run(args: RunArgs) -> ExitCode {
     }
 }
 
-fn check(namespace: Option<String>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+/// The async runtime, or `None` after saying on stderr why it could not start.
+fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    builder
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        .map_err(|e| eprintln!("error: cannot start the async runtime: {e}"))
+        .ok()
+}
+
+fn check(namespace: Option<String>) -> ExitCode {
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async {
         let client = kube::Client::try_default()
