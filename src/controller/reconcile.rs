@@ -120,8 +120,12 @@ impl Context {
             .own_writes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Our write may have landed on a spec edited after we read it: then the object holds a
+        // status for an older generation, and it needs a reconcile like any edit.
+        let current =
+            lp.status.as_ref().and_then(|s| s.observed_generation) == lp.metadata.generation;
         match own.remove(&key) {
-            Some(version) => lp.resource_version().as_deref() == Some(version.as_str()),
+            Some(version) => current && lp.resource_version().as_deref() == Some(version.as_str()),
             None => false,
         }
     }
