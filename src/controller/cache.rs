@@ -70,7 +70,8 @@ pub fn is_trimmed(lp: &LearningPath) -> bool {
     cached_digest(lp).is_some()
 }
 
-fn cached_digest(lp: &LearningPath) -> Option<&str> {
+/// The digest [`trim`] left on a cached object.
+pub fn cached_digest(lp: &LearningPath) -> Option<&str> {
     lp.meta()
         .annotations
         .as_ref()?
@@ -89,11 +90,11 @@ pub fn same_verdict(lp: &LearningPath, desired: &LearningPathStatus) -> bool {
     })
 }
 
-/// Whether the stored status already is `desired`.
-pub fn holds(lp: &LearningPath, desired: &LearningPathStatus) -> bool {
+/// Whether the stored status already is the one whose [`digest`] is `desired`.
+pub fn holds(lp: &LearningPath, desired: &str) -> bool {
     match cached_digest(lp) {
-        Some(stored) => stored == digest(desired),
-        None => lp.status.as_ref() == Some(desired),
+        Some(stored) => stored == desired,
+        None => lp.status.as_ref().is_some_and(|s| digest(s) == desired),
     }
 }
 
@@ -129,10 +130,18 @@ mod tests {
             all.len()
         );
 
-        assert!(holds(&cached, &full));
+        assert!(holds(&cached, &digest(&full)));
+        assert!(
+            holds(&lp, &digest(&full)),
+            "an untrimmed object compares in full"
+        );
         let mut other = full.clone();
         other.next_exercises.pop();
-        assert!(!holds(&cached, &other), "a different status must not match");
+        assert!(
+            !holds(&cached, &digest(&other)),
+            "a different status must not match"
+        );
+        assert!(!holds(&lp, &digest(&other)));
 
         // The next reconcile computes the same status from the trimmed cache.
         assert_eq!(desired_status(&cached, Some(&track), now()), full);

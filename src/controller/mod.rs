@@ -9,6 +9,7 @@ mod fanout;
 mod http;
 mod leader;
 mod metrics;
+mod own_writes;
 mod reconcile;
 mod track;
 

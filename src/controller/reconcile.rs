@@ -17,6 +17,7 @@ use crate::planner::{self, Invalid, Outcome, Reason};
 
 use super::events;
 use super::metrics::{ErrorLabels, Metrics, OutcomeLabels};
+use super::own_writes::OwnWrites;
 
 /// The field manager of every status write; one fixed name so server-side apply can tell our
 /// fields from a bot's or Git's.
@@ -87,8 +88,8 @@ pub struct Context {
     synced: tokio::sync::watch::Sender<bool>,
     /// Learners waiting for a replan after a Track change.
     fanout: Arc<super::FanOut>,
-    /// The resourceVersion of each status we wrote and whose watch event has not come back yet.
-    own_writes: Mutex<HashMap<ObjectRef<LearningPath>, String>>,
+    /// Status writes whose watch events have not come back yet.
+    own_writes: OwnWrites,
 }
 
 impl Context {
@@ -108,35 +109,13 @@ impl Context {
             failures: Mutex::new(HashMap::new()),
             synced: tokio::sync::watch::Sender::new(false),
             fanout,
-            own_writes: Mutex::new(HashMap::new()),
+            own_writes: OwnWrites::default(),
         }
     }
 
-    /// Whether this watch event is our own status write coming back (forgotten once seen): the
-    /// object then holds exactly what we computed, and a reconcile would find nothing to do.
+    /// Whether this watch event is our own status write coming back: see [`OwnWrites::is_own`].
     pub fn is_own_write(&self, lp: &LearningPath) -> bool {
-        let key = ObjectRef::from_obj(lp);
-        let mut own = self
-            .own_writes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Our write may have landed on a spec edited after we read it: then the object holds a
-        // status for an older generation, and it needs a reconcile like any edit.
-        let current =
-            lp.status.as_ref().and_then(|s| s.observed_generation) == lp.metadata.generation;
-        match own.remove(&key) {
-            Some(version) => current && lp.resource_version().as_deref() == Some(version.as_str()),
-            None => false,
-        }
-    }
-
-    fn remember_write(&self, lp: &LearningPath) {
-        if let Some(version) = lp.resource_version() {
-            self.own_writes
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(ObjectRef::from_obj(lp), version);
-        }
+        self.own_writes.is_own(lp)
     }
 
     /// Where the cache-sync task reports that both caches are filled.
@@ -252,10 +231,13 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
         };
         (params, Patch::Merge(verdict))
     } else {
-        if super::cache::holds(lp, &desired) {
+        let digest = super::cache::digest(&desired);
+        if super::cache::holds(lp, &digest) {
             debug!(%namespace, %name, "status unchanged");
             return Ok(false);
         }
+        // Before the write: its watch event may come back before its response.
+        ctx.own_writes.expect_status(lp, digest);
         let status = json!({
             "apiVersion": LearningPath::api_version(&()),
             "kind": LearningPath::kind(&()),
@@ -267,14 +249,21 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
         )
     };
     ctx.metrics.status_writes.inc();
-    let written = api
-        .patch_status(&name, &params, &patch)
-        .await
-        .map_err(|source| Error::Patch {
-            object: format!("{namespace}/{name}"),
-            source,
-        })?;
-    ctx.remember_write(&written);
+    let written = match api.patch_status(&name, &params, &patch).await {
+        Ok(written) => written,
+        Err(source) => {
+            ctx.own_writes.forget(lp);
+            return Err(Error::Patch {
+                object: format!("{namespace}/{name}"),
+                source,
+            });
+        }
+    };
+    if matches!(patch, Patch::Merge(_))
+        && let Some(version) = written.resource_version()
+    {
+        ctx.own_writes.expect_version(lp, version);
+    }
     info!(%namespace, %name, summary = desired.summary.as_deref().unwrap_or_default(), "status written");
 
     let reference = lp.object_ref(&());
