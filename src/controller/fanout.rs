@@ -5,9 +5,10 @@
 //! (tokio-util's timer wheel) pops requests that fall due in the same slot last-in, first-out, so
 //! under a steady inflow an early request can wait until the inflow stops (measured: a 209 s wait
 //! at 10,000 learners). Instead the learners wait here: only a window slightly larger than the
-//! number of concurrent reconciles is handed on at a time, and nothing at all while a request from
-//! a watch event (a person's edit, a bot's signal) is waiting, so that it is the newest request in
-//! the scheduler and goes next.
+//! number of concurrent reconciles is handed on at a time. While a request from a watch event (a
+//! person's edit, a bot's signal) waits, the fan-out shrinks to fewer reconciles than the controller
+//! runs at once: nothing of it then waits in the scheduler, so the edit finds a free slot and goes
+//! next, while the rest of the slots keep the API server busy.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,15 +40,19 @@ pub struct FanOut {
     state: Mutex<State>,
     wake: Notify,
     window: usize,
+    concurrency: usize,
 }
 
 impl FanOut {
-    /// At most `window` learners are handed to the controller and not yet reconciled.
-    pub fn new(window: usize) -> Arc<Self> {
+    /// At most `window` learners are handed to a controller that runs `concurrency` reconciles
+    /// at once and not yet reconciled; while watch-triggered reconciles wait, fewer than
+    /// `concurrency` minus their number.
+    pub fn new(window: usize, concurrency: usize) -> Arc<Self> {
         Arc::new(FanOut {
             state: Mutex::new(State::default()),
             wake: Notify::new(),
             window: window.max(1),
+            concurrency,
         })
     }
 
@@ -79,7 +84,7 @@ impl FanOut {
     pub fn done(&self, learner: &Ref) {
         let mut state = self.state();
         let freed = state.handed_on.remove(learner).is_some();
-        let unblocked = state.urgent.remove(learner).is_some() && state.urgent.is_empty();
+        let unblocked = state.urgent.remove(learner).is_some();
         drop(state);
         if freed || unblocked {
             self.wake.notify_one();
@@ -98,15 +103,19 @@ impl FanOut {
             state
                 .urgent
                 .retain(|_, since| now.duration_since(*since) < FORGET_AFTER);
-            if !state.urgent.is_empty() {
-                return None;
-            }
         }
-        if state.handed_on.len() >= self.window {
+        // One slot left for each waiting edit (every slot is taken once they reach the
+        // concurrency): none of ours is then pending in the scheduler ahead of them.
+        let window = if state.urgent.is_empty() {
+            self.window
+        } else {
+            self.concurrency.saturating_sub(state.urgent.len())
+        };
+        if state.handed_on.len() >= window {
             state
                 .handed_on
                 .retain(|_, since| now.duration_since(*since) < FORGET_AFTER);
-            if state.handed_on.len() >= self.window {
+            if state.handed_on.len() >= window {
                 return None;
             }
         }
@@ -141,7 +150,7 @@ mod tests {
 
     #[tokio::test]
     async fn hands_on_at_most_a_window_until_reconciles_finish() {
-        let fanout = FanOut::new(3);
+        let fanout = FanOut::new(3, 2);
         fanout.enqueue((0..10).map(learner));
         fanout.enqueue([learner(4)]); // already waiting: keeps its place, no duplicate
         let mut stream = Box::pin(fanout.clone().stream());
@@ -176,22 +185,52 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn nothing_more_is_handed_on_while_a_watch_triggered_reconcile_waits() {
-        let fanout = FanOut::new(10);
-        fanout.enqueue((0..5).map(learner));
-        assert_eq!(fanout.next(), Some(learner(0)));
+    async fn a_waiting_edit_keeps_a_free_slot_until_it_ran() {
+        // Four reconciles at once, a window of seven.
+        let fanout = FanOut::new(7, 4);
+        fanout.enqueue((0..20).map(learner));
+        for i in 0..3 {
+            assert_eq!(fanout.next(), Some(learner(i)));
+        }
         fanout.urgent(learner(99));
         fanout.urgent(learner(98));
-        assert_eq!(fanout.next(), None, "a person's edit is waiting");
+        assert_eq!(
+            fanout.next(),
+            None,
+            "two edits wait: two of four slots stay free for them"
+        );
+        fanout.done(&learner(0));
+        assert_eq!(fanout.next(), None, "1 and 2 still take the two slots");
+        fanout.done(&learner(1));
+        assert_eq!(fanout.next(), Some(learner(3)));
+        assert_eq!(fanout.next(), None);
         fanout.done(&learner(99));
-        assert_eq!(fanout.next(), None, "another one still is");
+        assert_eq!(
+            fanout.next(),
+            Some(learner(4)),
+            "one edit waits: three slots"
+        );
+        assert_eq!(fanout.next(), None);
         fanout.done(&learner(98));
-        assert_eq!(fanout.next(), Some(learner(1)));
+        // No edit waits: the full window of seven again (2, 3, 4 and four more).
+        for i in 5..9 {
+            assert_eq!(fanout.next(), Some(learner(i)));
+        }
+        assert_eq!(fanout.next(), None);
+
+        // As many edits as slots: the fan-out stops altogether.
+        for k in 0..4 {
+            fanout.urgent(learner(90 + k));
+        }
+        for i in 2..9 {
+            fanout.done(&learner(i));
+        }
+        assert_eq!(fanout.next(), None, "every slot belongs to an edit");
     }
 
     #[tokio::test]
     async fn a_reconcile_started_elsewhere_does_not_free_a_slot_twice() {
-        let fanout = FanOut::new(1);
+        let fanout = FanOut::new(1, 1);
         fanout.enqueue([learner(0), learner(1)]);
         assert_eq!(fanout.next(), Some(learner(0)));
         fanout.done(&learner(7)); // an edit's reconcile: not ours

@@ -295,7 +295,8 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         .applied_objects();
     // Learners waiting for a replan after their Track changed, handed to the controller a window
     // at a time so that a person's edit never waits behind a whole fan-out.
-    let fanout = FanOut::new(usize::from(options.concurrency) * 3 / 2 + 1);
+    let concurrency = usize::from(options.concurrency);
+    let fanout = FanOut::new(concurrency * 3 / 2 + 1, concurrency);
 
     let reporter = Reporter {
         controller: "learnpath".into(),
