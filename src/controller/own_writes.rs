@@ -80,15 +80,20 @@ impl OwnWrites {
                 generation: written_for,
                 digest,
             }) => {
-                if generation == *written_for {
-                    let matched = current && cache::cached_digest(lp) == Some(digest.as_str());
-                    if !matched {
-                        // An earlier event of the same spec (one that led to this write, say)
-                        // can arrive while the write is in flight: keep waiting for ours.
-                        return false;
-                    }
+                // The spec moved past the one we wrote for: no event will match any more.
+                if generation > *written_for {
+                    map.remove(&key);
+                    return false;
                 }
-                generation == *written_for
+                // An earlier event (one that led to this write, say) can arrive while the write
+                // is in flight: keep waiting for ours.
+                if !(current
+                    && generation == *written_for
+                    && cache::cached_digest(lp) == Some(digest.as_str()))
+                {
+                    return false;
+                }
+                true
             }
         };
         map.remove(&key);
@@ -149,6 +154,7 @@ mod tests {
         own.expect_status(&before, digest_of(&written));
         // The edit that caused the write, seen late: not ours, and ours is still awaited.
         assert!(!own.is_own(&before));
+        assert!(!own.is_own(&learner(2, Some(2), "older", "9")));
         assert_eq!(own.len(), 1);
         assert!(own.is_own(&written));
         assert!(own.is_empty());
