@@ -12,7 +12,8 @@
 #   hack/cluster.sh supervise DIR   for test harnesses: start in DIR, print exactly
 #                                   `READY DIR/admin.kubeconfig` (or `FAILED reason`)
 #                                   on stdout, then run until stdin hits EOF or a
-#                                   TERM/INT/HUP arrives, then stop everything.
+#                                   TERM/INT/HUP arrives, then stop everything and
+#                                   remove DIR/etcd-data (logs stay).
 #                                   Meanwhile each stdin line is a fault to inject,
 #                                   answered by one `OK ...` or `ERR reason` line:
 #                                     kill etcd|apiserver|kcm   SIGKILL, wait until gone
@@ -541,6 +542,10 @@ cmd_supervise() {
 			echo "FAILED ${FAIL_REASON:-aborted (exit $rc)}" >&3 || true
 		fi
 		if [ -n "${PIDS:-}" ]; then stop_all; fi
+		# A test cluster's data is of no use once etcd has stopped, and the harness keeps
+		# its shared cluster's DIR (logs) for whoever debugs a failure: a benchmark would
+		# otherwise leave a gigabyte of etcd data behind each run.
+		if [ -n "${D:-}" ]; then rm -rf "$D/etcd-data"; fi
 		log "supervise: stopped (exit $rc)"
 		exit "$rc"
 	}
