@@ -1,5 +1,7 @@
 //! Logging setup: `RUST_LOG` filters, text or JSON lines.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// Log line formats.
@@ -19,8 +21,13 @@ pub fn init(format: LogFormat) {
         LogFormat::Json => registry
             .with(fmt::layer().json().with_current_span(false))
             .init(),
+        // Colour only on a terminal: `kubectl logs` and log files would show escape codes.
         LogFormat::Text => registry
-            .with(fmt::layer().with_writer(std::io::stderr))
+            .with(
+                fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(std::io::stderr().is_terminal()),
+            )
             .init(),
     }
 }
