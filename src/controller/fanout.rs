@@ -77,7 +77,16 @@ impl FanOut {
 
     /// A reconcile of `learner` was requested by a watch event: hold the fan-out until it ran.
     pub fn urgent(&self, learner: Ref) {
-        self.state().urgent.insert(learner, Instant::now());
+        // The first request counts: a later event for the same learner is merged into it.
+        self.state()
+            .urgent
+            .entry(learner)
+            .or_insert_with(Instant::now);
+    }
+
+    /// How long ago a watch event asked for a reconcile of `learner` that has not run yet.
+    pub fn waited(&self, learner: &Ref) -> Option<Duration> {
+        self.state().urgent.get(learner).map(Instant::elapsed)
     }
 
     /// A reconcile of `learner` finished (whatever started it): its slot in the window is free.

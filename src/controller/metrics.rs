@@ -51,6 +51,11 @@ pub struct Metrics {
     pub events: Counter,
     /// How long reconciles take.
     pub duration: Histogram,
+    /// From a watch event that is not our own write (a person's edit, a bot's signal) to the
+    /// start of the reconcile it asked for.
+    pub trigger_wait: Histogram,
+    /// Round trip of a status patch.
+    pub write_duration: Histogram,
     /// 1 while this replica holds the leader lease (or leader election is off).
     pub leader: Gauge,
     /// Full listings by the watches: the first one, and one after every expired watch (410 Gone).
@@ -88,6 +93,18 @@ impl Metrics {
             "Duration of reconciles",
             duration.clone(),
         );
+        let trigger_wait = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        registry.register(
+            "trigger_wait_seconds",
+            "From a LearningPath watch event (not our own write) to the start of its reconcile",
+            trigger_wait.clone(),
+        );
+        let write_duration = Histogram::new(exponential_buckets(0.001, 2.0, 15));
+        registry.register(
+            "status_write_duration_seconds",
+            "Round trip of a LearningPath status patch",
+            write_duration.clone(),
+        );
         let leader = Gauge::default();
         registry.register(
             "leader",
@@ -108,6 +125,8 @@ impl Metrics {
             status_writes,
             events,
             duration,
+            trigger_wait,
+            write_duration,
             leader,
             relists,
             ready: Arc::new(AtomicBool::new(false)),

@@ -162,6 +162,9 @@ pub fn desired_status(
 /// Reconciles one LearningPath.
 pub async fn reconcile(lp: Arc<LearningPath>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
+    if let Some(waited) = ctx.fanout.waited(&ObjectRef::from_obj(lp.as_ref())) {
+        ctx.metrics.trigger_wait.observe(waited.as_secs_f64());
+    }
     let result = reconcile_inner(&lp, &ctx).await;
     ctx.fanout.done(&ObjectRef::from_obj(lp.as_ref()));
     ctx.metrics
@@ -249,7 +252,12 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
         )
     };
     ctx.metrics.status_writes.inc();
-    let written = match api.patch_status(&name, &params, &patch).await {
+    let sent = Instant::now();
+    let response = api.patch_status(&name, &params, &patch).await;
+    ctx.metrics
+        .write_duration
+        .observe(sent.elapsed().as_secs_f64());
+    let written = match response {
         Ok(written) => written,
         Err(source) => {
             ctx.own_writes.forget(lp);

@@ -145,6 +145,43 @@ fn follow_track_generation(
     (task, listed_rx)
 }
 
+/// Cumulative bucket counts of a Prometheus histogram, by upper bound.
+fn buckets(metrics: &str, name: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter_map(|rest| {
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The upper bound of the bucket holding quantile `q` of the observations made between two
+/// scrapes, and how many there were.
+fn quantile_between(before: &str, after: &str, name: &str, q: f64) -> (f64, f64) {
+    let (b, a) = (buckets(before, name), buckets(after, name));
+    let delta: Vec<(f64, f64)> = a
+        .iter()
+        .map(|(le, n)| {
+            let earlier = b.iter().find(|(l, _)| l == le).map_or(0.0, |(_, m)| *m);
+            (*le, n - earlier)
+        })
+        .collect();
+    let total = delta.last().map_or(0.0, |(_, n)| *n);
+    let bound = delta
+        .iter()
+        .find(|(_, n)| *n >= q * total)
+        .map_or(f64::NAN, |(le, _)| *le);
+    (bound, total)
+}
+
 struct Row {
     n: usize,
     ceiling: Duration,
@@ -277,6 +314,7 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
         .await
         .unwrap_or(0.0);
     let cpu_before = cpu_seconds(pid);
+    let metrics_before = operator.metrics().await.unwrap_or_default();
 
     // 3. Fan-out: one weight changes; time until every learner carries the new trackGeneration.
     //    The harness follows it through a watch of its own, established before the change, and
@@ -331,7 +369,14 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
                 );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            latencies.push(edit_started.elapsed());
+            let took = edit_started.elapsed();
+            if took > Duration::from_millis(1500) {
+                println!(
+                    "slow edit {k}: {name} took {took:.2?}, shown at {}",
+                    k8s_openapi::jiff::Timestamp::now()
+                );
+            }
+            latencies.push(took);
         }
         latencies
     };
@@ -385,6 +430,22 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
         .await
         .unwrap_or(0.0);
     let cpu = cpu_seconds(pid) - cpu_before;
+    let metrics_after = operator.metrics().await.unwrap_or_default();
+    for (name, what) in [
+        (
+            "learnpath_trigger_wait_seconds",
+            "watch event -> reconcile start",
+        ),
+        (
+            "learnpath_status_write_duration_seconds",
+            "status patch round trip",
+        ),
+    ] {
+        let (p50, count) = quantile_between(&metrics_before, &metrics_after, name, 0.5);
+        let (p99, _) = quantile_between(&metrics_before, &metrics_after, name, 0.99);
+        let (max, _) = quantile_between(&metrics_before, &metrics_after, name, 1.0);
+        println!("N={n} {what}: {count} observed, p50 <= {p50} s, p99 <= {p99} s, max <= {max} s");
+    }
 
     // 4. Idle: nothing changes, nothing is written.
     let idle_before = operator
