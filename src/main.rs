@@ -79,8 +79,13 @@ struct RunArgs {
     #[arg(long)]
     namespace: Option<String>,
     /// Reconciles running at once.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: u16,
+    /// Status writes of a Track fan-out in flight at once. About the number at which the API
+    /// server reaches its best write rate: more only lengthen its queue, and a person's edit,
+    /// which bypasses this limit, would wait in that queue.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    fanout_writes: u16,
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -103,6 +108,7 @@ fn run(args: RunArgs) -> ExitCode {
         identity: args.identity.unwrap_or_else(default_identity),
         namespace: args.namespace,
         concurrency: args.concurrency,
+        fanout_writes: args.fanout_writes,
     };
     let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
         return ExitCode::FAILURE;

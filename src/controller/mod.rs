@@ -68,6 +68,8 @@ pub struct Options {
     pub namespace: Option<String>,
     /// Reconciles running at once.
     pub concurrency: u16,
+    /// Status writes of a Track fan-out in flight at once.
+    pub fanout_writes: u16,
 }
 
 /// Why the operator stopped.
@@ -294,9 +296,13 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         .inspect(count_relists(&metrics, "learningpaths"))
         .applied_objects();
     // Learners waiting for a replan after their Track changed, handed to the controller a window
-    // at a time so that a person's edit never waits behind a whole fan-out.
+    // at a time so that a person's edit never waits behind a whole fan-out. The window holds the
+    // writes in flight plus as many ready to follow (a finished write's slot is taken at once),
+    // and stays below the concurrency, so that an edit always finds a free slot.
     let concurrency = usize::from(options.concurrency);
-    let fanout = FanOut::new(concurrency * 3 / 2 + 1, concurrency);
+    let fanout_writes = usize::from(options.fanout_writes);
+    let window = (2 * fanout_writes).min(concurrency.saturating_sub(1));
+    let fanout = FanOut::new(window, concurrency, fanout_writes);
 
     let reporter = Reporter {
         controller: "learnpath".into(),

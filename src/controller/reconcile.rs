@@ -251,6 +251,8 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
             Patch::Apply(status),
         )
     };
+    // A fan-out write waits for its turn here, so that an edit's write finds a short queue.
+    let _turn = ctx.fanout.write_permit(&ObjectRef::from_obj(lp)).await;
     ctx.metrics.status_writes.inc();
     let sent = Instant::now();
     let response = api.patch_status(&name, &params, &patch).await;

@@ -341,6 +341,7 @@ fn chart_lints_and_renders_with_default_and_every_value() {
         "--metrics-addr=0.0.0.0:9090",
         "--log-format=text",
         "--concurrency=4",
+        "--fanout-writes=2",
     ] {
         assert!(args.iter().any(|a| a == expected), "{expected} in {args:?}");
     }
@@ -433,7 +434,12 @@ fn chart_schema_refuses_misspelt_keys() {
     );
     assert!(!out.ok && out.stderr.contains("maxItems"), "{}", out.stderr);
     // Wrong types and values are refused too.
-    for set in ["replicaCount=two", "logFormat=xml", "concurrency=0"] {
+    for set in [
+        "replicaCount=two",
+        "logFormat=xml",
+        "concurrency=0",
+        "fanoutWrites=0",
+    ] {
         let out = helm(None, &["template", "rel", &chart_arg(), "--set", set]);
         assert!(!out.ok, "--set {set} must fail");
     }
