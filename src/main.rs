@@ -84,7 +84,7 @@ struct RunArgs {
     /// Status writes of a Track fan-out in flight at once. About the number at which the API
     /// server reaches its best write rate: more only lengthen its queue, and a person's edit,
     /// which bypasses this limit, would wait in that queue.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=1024))]
     fanout_writes: u16,
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]

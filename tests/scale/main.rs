@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use learnpath::api::{LearningPath, Track};
 use serde_json::json;
@@ -94,6 +95,54 @@ fn cpu_seconds(pid: u32) -> f64 {
     let ticks: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0)
         + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
     ticks as f64 / 100.0
+}
+
+/// CPU seconds used so far by the control plane's kube-apiserver and etcd (their pids are in
+/// the cluster directory's `pids` file; a restarted component has a new line).
+fn control_plane_cpu() -> (f64, f64) {
+    let pids = std::fs::read_to_string(cluster().dir.join("pids")).unwrap_or_default();
+    let (mut apiserver, mut etcd) = (0.0, 0.0);
+    for pid in pids.lines().filter_map(|l| l.trim().parse::<u32>().ok()) {
+        match std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap_or_default()
+            .trim()
+        {
+            "kube-apiserver" => apiserver += cpu_seconds(pid),
+            "etcd" => etcd += cpu_seconds(pid),
+            _ => {}
+        }
+    }
+    (apiserver, etcd)
+}
+
+/// CPU milliseconds per status write of the API server, etcd, the operator and this harness
+/// over one phase.
+struct CpuPerWrite {
+    apiserver: f64,
+    etcd: f64,
+    operator: f64,
+    harness: f64,
+}
+
+/// A CPU reading of every process that takes part: API server, etcd, operator (if any), harness.
+fn cpu_reading(operator: Option<u32>) -> [f64; 4] {
+    let (apiserver, etcd) = control_plane_cpu();
+    [
+        apiserver,
+        etcd,
+        operator.map_or(0.0, cpu_seconds),
+        cpu_seconds(std::process::id()),
+    ]
+}
+
+fn cpu_per_write(before: [f64; 4], after: [f64; 4], writes: f64) -> CpuPerWrite {
+    let per = |i: usize| (after[i] - before[i]) * 1000.0 / writes.max(1.0);
+    CpuPerWrite {
+        apiserver: per(0),
+        etcd: per(1),
+        operator: per(2),
+        harness: per(3),
+    }
 }
 
 /// Follows the learners on `track` through the harness's own watch (not the operator's). The
@@ -255,34 +304,86 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
             )
         })
         .collect();
+    let round = |label: String, concurrency: usize| {
+        let statuses = &statuses;
+        async move {
+            let started = Instant::now();
+            futures::stream::iter(statuses.iter())
+                .for_each_concurrent(concurrency, |(ns, name, status)| {
+                    let api: Api<LearningPath> = Api::namespaced(user.clone(), ns);
+                    let mut status = status.clone();
+                    // A different summary each round, so that every apply is a real write.
+                    status["summary"] = json!(format!("ceiling {label}"));
+                    async move {
+                        let patch = json!({"apiVersion": "learnpath.dev/v1alpha1", "kind": "LearningPath", "status": status});
+                        api.patch_status(name, &PatchParams::apply(learnpath::controller::FIELD_MANAGER).force(), &Patch::Apply(&patch))
+                            .await
+                            .expect("ceiling status write");
+                    }
+                })
+                .await;
+            started.elapsed()
+        }
+    };
     let mut best: Option<(Duration, usize)> = None;
+    let mut ceiling_cpu = None;
     for concurrency in [16usize, 64] {
-        let started = Instant::now();
-        futures::stream::iter(statuses.iter())
-            .for_each_concurrent(concurrency, |(ns, name, status)| {
-                let api: Api<LearningPath> = Api::namespaced(user.clone(), ns);
-                let mut status = status.clone();
-                // A different summary each round, so that every apply is a real write.
-                status["summary"] = json!(format!("ceiling {concurrency}"));
-                async move {
-                    let patch = json!({"apiVersion": "learnpath.dev/v1alpha1", "kind": "LearningPath", "status": status});
-                    api.patch_status(name, &PatchParams::apply("scale-ceiling").force(), &Patch::Apply(&patch))
-                        .await
-                        .expect("ceiling status write");
-                }
-            })
-            .await;
-        let took = started.elapsed();
+        let cpu_before = cpu_reading(None);
+        let took = round(concurrency.to_string(), concurrency).await;
+        let cpu = cpu_per_write(cpu_before, cpu_reading(None), n as f64);
+        println!(
+            "N={n} ceiling at concurrency {concurrency}: {took:.2?}, CPU ms per write: apiserver {:.1}, etcd {:.1}, harness {:.1}",
+            cpu.apiserver, cpu.etcd, cpu.harness
+        );
         if best.is_none_or(|(t, _)| took < t) {
             best = Some((took, concurrency));
+            ceiling_cpu = Some(cpu);
         }
     }
     let (ceiling, ceiling_concurrency) = best.unwrap();
+    let ceiling_cpu = ceiling_cpu.unwrap();
+    // Not part of the ceiling, a diagnostic: the same writes while two watches of every
+    // LearningPath are open, as the operator's and this harness's are during the fan-out.
+    {
+        let watching: Vec<_> = (0..2)
+            .map(|_| {
+                let api: Api<LearningPath> = Api::all(user.clone());
+                tokio::spawn(async move {
+                    use kube::runtime::{WatchStreamExt, watcher};
+                    let stream =
+                        watcher::watcher(api, watcher::Config::default()).default_backoff();
+                    let mut stream = std::pin::pin!(stream);
+                    while stream.next().await.is_some() {}
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let cpu_before = cpu_reading(None);
+        let took = round("watched".into(), ceiling_concurrency).await;
+        let cpu = cpu_per_write(cpu_before, cpu_reading(None), n as f64);
+        println!(
+            "N={n} ceiling writes with two watches open: {took:.2?}, CPU ms per write: apiserver {:.1}, etcd {:.1}, harness (incl. its watches) {:.1}",
+            cpu.apiserver, cpu.etcd, cpu.harness
+        );
+        for task in watching {
+            task.abort();
+        }
+    }
 
     // 2. The operator, as the non-admin identity, brings every learner to Ready.
     let concurrency = env_or("LEARNPATH_SCALE_CONCURRENCY", 64u32).to_string();
+    let fanout_writes = env_or("LEARNPATH_SCALE_FANOUT_WRITES", 24u32).to_string();
     let user_kubeconfig = cluster().dir.join("user.kubeconfig");
-    let operator = Operator::start(&user_kubeconfig, "", &["--concurrency", &concurrency]);
+    let operator = Operator::start(
+        &user_kubeconfig,
+        "",
+        &[
+            "--concurrency",
+            &concurrency,
+            "--fanout-writes",
+            &fanout_writes,
+        ],
+    );
     let pid = operator.pid();
     let all: Api<LearningPath> = Api::all(admin.clone());
     eventually("every learner Ready", Duration::from_secs(600), || async {
@@ -314,6 +415,7 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
         .await
         .unwrap_or(0.0);
     let cpu_before = cpu_seconds(pid);
+    let fanout_cpu_before = cpu_reading(Some(pid));
     let metrics_before = operator.metrics().await.unwrap_or_default();
 
     // 3. Fan-out: one weight changes; time until every learner carries the new trackGeneration.
@@ -397,6 +499,7 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
         seen_at - started
     };
     let (mut latencies, fanout) = tokio::join!(edits, converge);
+    let fanout_cpu_after = cpu_reading(Some(pid));
     latencies.sort();
     let edit_latency_max = latencies.last().copied().unwrap_or_default();
     // Nearest-rank p99 of the edits made during the fan-out.
@@ -430,6 +533,15 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
         .await
         .unwrap_or(0.0);
     let cpu = cpu_seconds(pid) - cpu_before;
+    // Where the machine's two cores go per write: the ceiling pays only for its writes, the
+    // fan-out also for the watch events they cause, the operator and the harness's watch.
+    let fanout_cpu = cpu_per_write(fanout_cpu_before, fanout_cpu_after, writes);
+    for (phase, c) in [("ceiling", &ceiling_cpu), ("fan-out", &fanout_cpu)] {
+        println!(
+            "N={n} CPU ms per write, {phase}: apiserver {:.1}, etcd {:.1}, operator {:.1}, harness {:.1}",
+            c.apiserver, c.etcd, c.operator, c.harness
+        );
+    }
     let metrics_after = operator.metrics().await.unwrap_or_default();
     for (name, what) in [
         (
@@ -464,8 +576,10 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
         - idle_before;
     let peak_rss = peak_rss_mib(pid);
 
-    // 5. A forced re-list: the API server restarted, its new watch cache starts after the
-    //    operator's last resourceVersion, so both watches get 410 Gone and list everything again.
+    // 5. A forced re-list: a write the operator never sees moves etcd's revision past its last
+    //    resourceVersion (its bookmarks may have caught up with everything else), then the API
+    //    server restarts: its new watch cache starts after that write, so both watches get
+    //    410 Gone and list everything again. (Without the write, one run in several saw no re-list.)
     //    Peak RSS is reset first (clear_refs), so it is the re-list's own peak.
     let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
     let relists = || async {
@@ -479,6 +593,12 @@ async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row 
         .metric("learnpath_status_writes_total")
         .await
         .unwrap_or(0.0);
+    let marker: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"generateName": "relist-"}})).unwrap();
+    Api::<ConfigMap>::namespaced(admin.clone(), "default")
+        .create(&PostParams::default(), &marker)
+        .await
+        .expect("ConfigMap created");
     let restart =
         |command: &'static str| tokio::task::spawn_blocking(move || cluster().control(command));
     restart("kill apiserver")
