@@ -276,8 +276,8 @@ mod tests {
         let fanout = FanOut::new(4, 4, 2);
         let l: Vec<Ref> = (0..10).map(learner).collect();
         fanout.enqueue(l[..4].iter().cloned());
-        for i in 0..4 {
-            assert_eq!(fanout.next().as_ref(), Some(&l[i]));
+        for expected in &l[..4] {
+            assert_eq!(fanout.next().as_ref(), Some(expected));
         }
         let first = fanout.write_permit(&l[0]).await;
         let second = fanout.write_permit(&l[1]).await;
