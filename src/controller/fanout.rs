@@ -4,11 +4,11 @@
 //! person's edit, made a second later, behind the whole fan-out. Worse, the scheduler's delay queue
 //! (tokio-util's timer wheel) pops requests that fall due in the same slot last-in, first-out, so
 //! under a steady inflow an early request can wait until the inflow stops (measured: a 209 s wait
-//! at 10,000 learners). Instead the learners wait here: only a window slightly larger than the
-//! number of concurrent reconciles is handed on at a time. While a request from a watch event (a
-//! person's edit, a bot's signal) waits, the fan-out shrinks to fewer reconciles than the controller
-//! runs at once: nothing of it then waits in the scheduler, so the edit finds a free slot and goes
-//! next, while the rest of the slots keep the API server busy.
+//! at 10,000 learners). Instead the learners wait here: only a window (the caller sets it below
+//! the number of concurrent reconciles) is handed on at a time. While a request from a watch event
+//! (a person's edit, a bot's signal) waits, the fan-out shrinks to fewer reconciles than the
+//! controller runs at once: nothing of it then waits in the scheduler, so the edit finds a free
+//! slot and goes next, while the rest of the slots keep the API server busy.
 //!
 //! A free slot is not enough, though: the edit's status write then queues at the API server
 //! behind every fan-out write in flight (Little's law: 64 writes in flight at ~80 writes/s is
