@@ -52,7 +52,8 @@ pub struct Metrics {
     /// How long reconciles take.
     pub duration: Histogram,
     /// From a watch event that is not our own write (a person's edit, a bot's signal) to the
-    /// start of the reconcile it asked for.
+    /// start of the reconcile it asked for. A (re-)list delivers every learner as such an event,
+    /// so right after a start or a 410 the histogram holds that queue too, not only edits.
     pub trigger_wait: Histogram,
     /// Round trip of a status patch.
     pub write_duration: Histogram,
@@ -96,7 +97,7 @@ impl Metrics {
         let trigger_wait = Histogram::new(exponential_buckets(0.001, 2.0, 15));
         registry.register(
             "trigger_wait_seconds",
-            "From a LearningPath watch event (not our own write) to the start of its reconcile",
+            "From a LearningPath watch event (not our own write; a list counts every learner) to the start of its reconcile",
             trigger_wait.clone(),
         );
         let write_duration = Histogram::new(exponential_buckets(0.001, 2.0, 15));

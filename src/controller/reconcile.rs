@@ -162,17 +162,19 @@ pub fn desired_status(
 /// Reconciles one LearningPath.
 pub async fn reconcile(lp: Arc<LearningPath>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
-    if let Some(waited) = ctx.fanout.waited(&ObjectRef::from_obj(lp.as_ref())) {
+    // Built once: the fan-out, the write gate and the failure count all key on it.
+    let key = ObjectRef::from_obj(lp.as_ref());
+    if let Some(waited) = ctx.fanout.waited(&key) {
         ctx.metrics.trigger_wait.observe(waited.as_secs_f64());
     }
-    let result = reconcile_inner(&lp, &ctx).await;
-    ctx.fanout.done(&ObjectRef::from_obj(lp.as_ref()));
+    let result = reconcile_inner(&lp, &key, &ctx).await;
+    ctx.fanout.done(&key);
     ctx.metrics
         .duration
         .observe(started.elapsed().as_secs_f64());
     match &result {
         Ok(written) => {
-            ctx.failures().remove(&ObjectRef::from_obj(lp.as_ref()));
+            ctx.failures().remove(&key);
             let outcome = if *written { "written" } else { "unchanged" };
             ctx.metrics
                 .reconciles
@@ -195,7 +197,11 @@ pub async fn reconcile(lp: Arc<LearningPath>, ctx: Arc<Context>) -> Result<Actio
     result.map(|_| Action::await_change())
 }
 
-async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error> {
+async fn reconcile_inner(
+    lp: &LearningPath,
+    key: &ObjectRef<LearningPath>,
+    ctx: &Context,
+) -> Result<bool, Error> {
     let name = lp.name_any();
     let namespace = lp
         .namespace()
@@ -252,7 +258,7 @@ async fn reconcile_inner(lp: &LearningPath, ctx: &Context) -> Result<bool, Error
         )
     };
     // A fan-out write waits for its turn here, so that an edit's write finds a short queue.
-    let _turn = ctx.fanout.write_permit(&ObjectRef::from_obj(lp)).await;
+    let _turn = ctx.fanout.write_permit(key).await;
     ctx.metrics.status_writes.inc();
     let sent = Instant::now();
     let response = api.patch_status(&name, &params, &patch).await;
