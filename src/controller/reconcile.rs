@@ -41,6 +41,17 @@ pub enum Error {
     /// A LearningPath without a namespace: the API server never sends one, so this is a bug.
     #[error("LearningPath {0} has no namespace")]
     NoNamespace(String),
+    /// The installed LearningPath CRD does not declare status fields this release writes: it is
+    /// another release's. (Server-side apply refuses the whole patch, with a 500.)
+    #[error(
+        "the installed LearningPath CRD does not declare {fields}, which this release writes (status patch of {object} refused): apply this release's CRDs (kubectl apply -f crds/, or learnpath crd | kubectl apply -f -)"
+    )]
+    CrdOutOfDate {
+        /// namespace/name.
+        object: String,
+        /// The undeclared field paths, comma-separated (`.status.estimatedWeeks`).
+        fields: String,
+    },
 }
 
 impl Error {
@@ -52,7 +63,8 @@ impl Error {
                 kube::Error::Service(_) | kube::Error::HyperError(_) => true,
                 _ => false,
             },
-            Error::CacheGone | Error::NoNamespace(_) => false,
+            // Retrying soon cannot help until somebody applies the CRDs: back off fully.
+            Error::CacheGone | Error::NoNamespace(_) | Error::CrdOutOfDate { .. } => false,
         }
     }
 
@@ -68,6 +80,7 @@ impl Error {
             } if status.code == 429 => "throttled",
             Error::Patch { .. } => "api",
             Error::NoNamespace(_) | Error::CacheGone => "internal",
+            Error::CrdOutOfDate { .. } => "crd_out_of_date",
         }
     }
 }
@@ -269,10 +282,11 @@ async fn reconcile_inner(
         Ok(written) => written,
         Err(source) => {
             ctx.own_writes.forget(lp);
-            return Err(Error::Patch {
-                object: format!("{namespace}/{name}"),
-                source,
-            });
+            let object = format!("{namespace}/{name}");
+            if let Some(fields) = undeclared_fields(&source) {
+                return Err(Error::CrdOutOfDate { object, fields });
+            }
+            return Err(Error::Patch { object, source });
         }
     };
     if matches!(patch, Patch::Merge(_))
@@ -293,6 +307,23 @@ async fn reconcile_inner(
     Ok(true)
 }
 
+/// The field paths a server-side apply was refused for because the schema does not declare
+/// them, comma-separated, if that is why it was refused. The API server (structured-merge-diff)
+/// says `failed to create typed patch object (...): .status.x: field not declared in schema`,
+/// one path per undeclared field.
+fn undeclared_fields(error: &kube::Error) -> Option<String> {
+    const UNDECLARED: &str = ": field not declared in schema";
+    let kube::Error::Api(status) = error else {
+        return None;
+    };
+    let fields: std::collections::BTreeSet<&str> = status
+        .message
+        .match_indices(UNDECLARED)
+        .filter_map(|(at, _)| status.message[..at].split_whitespace().next_back())
+        .collect();
+    (!fields.is_empty()).then(|| fields.into_iter().collect::<Vec<_>>().join(", "))
+}
+
 fn is_invalid(status: &LearningPathStatus) -> bool {
     status
         .conditions
@@ -300,8 +331,15 @@ fn is_invalid(status: &LearningPathStatus) -> bool {
         .any(|c| c.type_ == planner::condition_types::VALID && c.status == "False")
 }
 
-/// Per-object exponential backoff: 1 s, 2 s, 4 s ... up to 5 minutes, but at most 4 s while
-/// the API server is unreachable or restarting, so that learners catch up soon after it returns.
+/// The delay after `failures` consecutive failures: 1 s, 2 s, 4 s ... up to 5 minutes, but at
+/// most 4 s for a `transient` error (the API server unreachable or restarting), so that learners
+/// catch up soon after it returns.
+fn backoff(failures: u32, transient: bool) -> Duration {
+    let cap = if transient { 4 } else { 300 };
+    Duration::from_secs(1u64 << failures.min(10).saturating_sub(1)).min(Duration::from_secs(cap))
+}
+
+/// Per-object exponential backoff (see [`backoff`]).
 pub fn error_policy(lp: Arc<LearningPath>, error: &Error, ctx: Arc<Context>) -> Action {
     let failures = {
         let mut map = ctx.failures();
@@ -309,9 +347,74 @@ pub fn error_policy(lp: Arc<LearningPath>, error: &Error, ctx: Arc<Context>) -> 
         *n = n.saturating_add(1);
         *n
     };
-    let cap = if error.is_transient() { 4 } else { 300 };
-    let delay = Duration::from_secs(1u64 << failures.min(9).saturating_sub(1))
-        .min(Duration::from_secs(cap));
+    let delay = backoff(failures, error.is_transient());
     warn!(name = %lp.name_any(), namespace = lp.namespace().unwrap_or_default(), %error, failures, ?delay, "reconcile failed");
     Action::requeue(delay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16, message: &str) -> kube::Error {
+        let status: kube::core::Status = serde_json::from_value(json!({
+            "status": "Failure",
+            "code": code,
+            "message": message,
+            "reason": "InternalError",
+        }))
+        .expect("a Status");
+        kube::Error::Api(Box::new(status))
+    }
+
+    #[test]
+    fn a_refused_apply_names_the_fields_the_crd_does_not_declare() {
+        // As kube-apiserver 1.37 words it (seen in tests/drift), and with two fields.
+        let one = api_error(
+            500,
+            "failed to create typed patch object (/; learnpath.dev/v1alpha1, Kind=LearningPath): .status.estimatedWeeks: field not declared in schema",
+        );
+        assert_eq!(
+            undeclared_fields(&one).as_deref(),
+            Some(".status.estimatedWeeks")
+        );
+        let two = api_error(
+            500,
+            "failed to create typed patch object (/; learnpath.dev/v1alpha1, Kind=LearningPath): errors:\n  .status.summary: field not declared in schema\n  .status.estimatedWeeks: field not declared in schema",
+        );
+        assert_eq!(
+            undeclared_fields(&two).as_deref(),
+            Some(".status.estimatedWeeks, .status.summary")
+        );
+        assert_eq!(
+            undeclared_fields(&api_error(500, "etcdserver: request timed out")),
+            None
+        );
+        assert_eq!(
+            undeclared_fields(&api_error(409, "the object has been modified")),
+            None
+        );
+    }
+
+    #[test]
+    fn an_out_of_date_crd_backs_off_like_a_permanent_error() {
+        let e = Error::CrdOutOfDate {
+            object: "ns/ada".into(),
+            fields: ".status.estimatedWeeks".into(),
+        };
+        assert!(!e.is_transient());
+        assert_eq!(e.kind(), "crd_out_of_date");
+        let text = e.to_string();
+        assert!(text.contains(".status.estimatedWeeks") && text.contains("kubectl apply -f crds/"));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        let secs = |f, t| backoff(f, t).as_secs();
+        assert_eq!(
+            [1, 2, 3, 4, 9, 10, 40].map(|f| secs(f, false)),
+            [1, 2, 4, 8, 256, 300, 300]
+        );
+        assert_eq!([1, 3, 4, 40].map(|f| secs(f, true)), [1, 4, 4, 4]);
+    }
 }

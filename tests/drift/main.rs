@@ -1,0 +1,182 @@
+//! A LearningPath CRD of another release, which does not declare a status field this binary
+//! writes: server-side apply then refuses every status patch with a 500. The operator must say
+//! why (naming the field and the fix), must back off as from a permanent error instead of
+//! retrying every few seconds as from a restarting API server (at 10,000 learners that would be
+//! thousands of refused patches a second), and must recover by itself once the right CRD is
+//! applied.
+//!
+//! Its own control plane: the test changes a CRD, which every other test relies on.
+
+#[path = "../e2e/support.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use learnpath::api::{LearningPath, Track};
+use serde_json::json;
+
+use support::*;
+
+const CRD: &str = "learningpaths.learnpath.dev";
+/// A status field the planner always fills in for a valid plan.
+const PRUNED: &str = "estimatedWeeks";
+
+/// Replaces the installed LearningPath CRD by this release's, less `PRUNED` in the status
+/// schema when `stale`.
+async fn install_crd(client: &Client, stale: bool) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let installed = crds.get(CRD).await.expect("the CRD is installed");
+    let mut crd = learnpath::api::crds()
+        .into_iter()
+        .find(|c| c.name_any() == CRD)
+        .expect("this release defines the CRD");
+    if stale {
+        for version in &mut crd.spec.versions {
+            let status = version
+                .schema
+                .as_mut()
+                .and_then(|s| s.open_api_v3_schema.as_mut())
+                .and_then(|root| root.properties.as_mut())
+                .and_then(|p| p.get_mut("status"))
+                .and_then(|s| s.properties.as_mut())
+                .expect("a status schema");
+            assert!(status.remove(PRUNED).is_some(), "{PRUNED} is in the schema");
+        }
+    }
+    crd.metadata.resource_version = installed.metadata.resource_version;
+    crds.replace(CRD, &PostParams::default(), &crd)
+        .await
+        .expect("the CRD is replaced");
+}
+
+/// Whether the API server keeps `PRUNED` in a LearningPath status now: merge-patched (which
+/// prunes undeclared fields silently) into a learner no operator watches, then read back.
+async fn keeps_field(probe: &Api<LearningPath>) -> bool {
+    let patch = json!({"status": {PRUNED: 3, "summary": format!("probe {}", rand_suffix())}});
+    let written = probe
+        .patch_status("probe", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("the probe's status is written");
+    written.status.and_then(|s| s.estimated_weeks).is_some()
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_out_of_date_crd_is_named_backed_off_from_and_recovered_from() {
+    let client = client().await;
+    let ns = namespace(&client, "drift").await;
+    let probe_ns = namespace(&client, "drift-probe").await;
+    let track = format!("drift-{}", std::process::id());
+    apply(&Api::<Track>::all(client.clone()), &example_track(&track))
+        .await
+        .expect("the Track");
+    let probe: Api<LearningPath> = Api::namespaced(client.clone(), &probe_ns);
+    let mut probe_lp = example_learner("backend-engineer", &probe_ns, &track);
+    probe_lp.metadata.name = Some("probe".into());
+    apply(&probe, &probe_lp).await.expect("the probe learner");
+
+    install_crd(&client, true).await;
+    eventually(
+        "the stale CRD prunes the field",
+        Duration::from_secs(60),
+        || async { (!keeps_field(&probe).await).then_some(()) },
+    )
+    .await;
+
+    let operator = Operator::start(&cluster().kubeconfig, &ns, &[]);
+    let paths: Api<LearningPath> = Api::namespaced(client.clone(), &ns);
+    let learner = example_learner("backend-engineer", &ns, &track);
+    let name = learner.name_any();
+    apply(&paths, &learner).await.expect("the learner");
+
+    let out_of_date = "learnpath_reconcile_errors_total{kind=\"crd_out_of_date\"}";
+    // Failures 1, 2, 3, 4 wait 1, 2, 4, 8 s: a transient error would stay at 4 s.
+    eventually(
+        "the operator backs off past 4 s",
+        Duration::from_secs(60),
+        || async {
+            let failures = operator.metric(out_of_date).await.unwrap_or(0.0);
+            (failures >= 4.0 && operator.log_text().contains("delay=8s")).then_some(())
+        },
+    )
+    .await;
+    let log = operator.log_text();
+    assert!(
+        log.contains(&format!(
+            "the installed LearningPath CRD does not declare .status.{PRUNED}"
+        )) && log.contains("apply this release's CRDs"),
+        "the log names the undeclared field and the fix:\n{log}"
+    );
+    assert_eq!(
+        operator
+            .metric("learnpath_reconcile_errors_total{kind=\"api\"}")
+            .await,
+        Some(0.0),
+        "not counted as an ordinary API error"
+    );
+    let writes = || async {
+        operator
+            .metric("learnpath_status_writes_total")
+            .await
+            .unwrap_or(0.0)
+    };
+
+    install_crd(&client, false).await;
+    let restored = std::time::Instant::now();
+    eventually(
+        "the right CRD keeps the field",
+        Duration::from_secs(60),
+        || async { keeps_field(&probe).await.then_some(()) },
+    )
+    .await;
+    // The next retry (or any edit) writes the full status, and then it stays.
+    let healed = eventually(
+        "the learner's status is complete again",
+        Duration::from_secs(120),
+        || async {
+            let lp = paths.get(&name).await.ok()?;
+            let complete = lp
+                .status
+                .as_ref()
+                .is_some_and(|s| s.estimated_weeks.is_some());
+            (complete && is_ready(&lp)).then_some(lp)
+        },
+    )
+    .await;
+    println!(
+        "the learner's status was complete {:.1?} after the right CRD was applied",
+        restored.elapsed()
+    );
+    let expected = learnpath::controller::desired_status(
+        &healed,
+        Api::<Track>::all(client.clone())
+            .get(&track)
+            .await
+            .ok()
+            .as_ref(),
+        learnpath::controller::now(),
+    );
+    assert_eq!(
+        healed
+            .status
+            .as_ref()
+            .map(|s| (s.estimated_weeks, &s.stages)),
+        Some((expected.estimated_weeks, &expected.stages)),
+        "the status is the plan of the current inputs"
+    );
+    let settled = writes().await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(writes().await, settled, "no write once the status is kept");
+    cleanup(&client, &ns, &track).await;
+    cleanup(&client, &probe_ns, "").await;
+}
