@@ -132,13 +132,17 @@ fuzz: fuzz-build
 	done
 
 # Rebuild the committed corpora from themselves plus a run's scratch corpus: the seed-* and
-# finding-* files stay, plus the fewest other inputs that reach every edge they reach (libFuzzer's
-# set-cover merge on edges alone, which keeps the corpus small).
+# finding-* files stay, plus the fewest other inputs of at most FUZZ_CMIN_MAX_BYTES that reach
+# every edge those reach (libFuzzer's set-cover merge on edges alone: a corpus of well under 2 MB).
+FUZZ_CMIN_MAX_BYTES ?= 2048
 fuzz-cmin: fuzz-build
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		old=$(FUZZ_SCRATCH)/cmin-$$t; rm -rf $$old; mkdir -p $$old $(FUZZ_SCRATCH)/$$t; \
+		old=$(FUZZ_SCRATCH)/cmin-$$t; rm -rf $$old $$old-small; mkdir -p $$old $$old-small $(FUZZ_SCRATCH)/$$t; \
 		mv fuzz/corpus/$$t/* $$old/; cp $$old/seed-* $$old/finding-* fuzz/corpus/$$t/ 2>/dev/null || true; \
-		$(FUZZ_CARGO) run $(FUZZ_BUILD_FLAGS) $$t fuzz/corpus/$$t $$old $(FUZZ_SCRATCH)/$$t -- \
+		for d in $$old $(FUZZ_SCRATCH)/$$t; do \
+			find $$d -type f -size -$$(($(FUZZ_CMIN_MAX_BYTES) + 1))c -exec cp -f -t $$old-small/ {} +; \
+		done; \
+		$(FUZZ_CARGO) run $(FUZZ_BUILD_FLAGS) $$t fuzz/corpus/$$t $$old-small -- \
 			-set_cover_merge=1 -use_counters=0 2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new files' || true; \
 		echo "fuzz-cmin: $$t: $$(ls fuzz/corpus/$$t | wc -l) files, $$(du -sb fuzz/corpus/$$t | cut -f1) bytes"; \
 	done
