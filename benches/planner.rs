@@ -164,8 +164,21 @@ fn bench(c: &mut Criterion) {
     let learner: LearningPath = read("examples/learners/backend-engineer.yaml");
     let mut group = c.benchmark_group("planner");
     group.throughput(Throughput::Elements(1));
+    // As the operator plans: the Track is indexed once per generation, then each learner.
+    let curriculum = planner::Curriculum::new(&track.spec);
     group.bench_function("go-engineer/backend-engineer", |b| {
+        b.iter(|| {
+            black_box(&curriculum)
+                .plan(black_box(&learner.spec))
+                .expect("plans")
+        })
+    });
+    // As `learnpath plan` does: indexing the Track and planning one learner.
+    group.bench_function("go-engineer/backend-engineer+index", |b| {
         b.iter(|| planner::plan(black_box(&track.spec), black_box(&learner.spec)).expect("plans"))
+    });
+    group.bench_function("go-engineer/index", |b| {
+        b.iter(|| planner::Curriculum::new(black_box(&track.spec)))
     });
     let big = generated_track();
     let mut spec = learner.spec.clone();
@@ -177,11 +190,19 @@ fn bench(c: &mut Criterion) {
     spec.completed_exercises = vec!["e001-0".into(), "e002-1".into()];
     spec.signals = [("s".to_string(), 2.0)].into_iter().collect();
     spec.struggles.clear();
+    let big_curriculum = planner::Curriculum::new(&big);
     group.bench_function("generated-500-modules", |b| {
+        b.iter(|| {
+            black_box(&big_curriculum)
+                .plan(black_box(&spec))
+                .expect("plans")
+        })
+    });
+    group.bench_function("generated-500-modules+index", |b| {
         b.iter(|| planner::plan(black_box(&big), black_box(&spec)).expect("plans"))
     });
-    // Hostile shapes (issue 7), target < 10 ms per plan. The learner starts from scratch, so
-    // every module is planned.
+    // Hostile shapes (issue 7), target < 10 ms per plan, the Track's indexing included. The
+    // learner starts from scratch, so every module is planned.
     let mut fresh = spec.clone();
     fresh.assessment.clear();
     fresh.completed_exercises.clear();
@@ -199,8 +220,16 @@ fn bench(c: &mut Criterion) {
     }
     let (max_track, max_spec) = max_size();
     planner::plan(&max_track, &max_spec).expect("the max-size Track plans");
-    group.bench_function("max-size-track", |b| {
+    group.bench_function("max-size-track+index", |b| {
         b.iter(|| planner::plan(black_box(&max_track), black_box(&max_spec)).expect("plans"))
+    });
+    let max_curriculum = planner::Curriculum::new(&max_track);
+    group.bench_function("max-size-track", |b| {
+        b.iter(|| {
+            black_box(&max_curriculum)
+                .plan(black_box(&max_spec))
+                .expect("plans")
+        })
     });
     group.finish();
 }

@@ -64,7 +64,11 @@ impl Explainer<'_> {
                 num(s.score)
             ),
             ScoreSource::Dimension(d) => {
-                let title = self.index.dimension_titles.get(d).copied().unwrap_or(d);
+                let title = self
+                    .index
+                    .dimension_titles
+                    .get(*d)
+                    .map_or(*d, String::as_str);
                 format!(
                     "gap {}% ({title} assessed {}/100)",
                     num(s.gap * 100.0),

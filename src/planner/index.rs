@@ -1,43 +1,101 @@
-//! A validated view of a Track and a LearningPath spec: every id resolved, every number checked.
+//! Validated views of the inputs: a Track's once per Track ([`TrackIndex`]), and a learner's on
+//! top of it for one plan ([`Index`]). Every id is resolved and every number checked, so the
+//! planning steps after [`Index::build`] have no error paths.
 //!
-//! Everything after [`Index::build`] may assume the inputs are consistent, so the planning steps
-//! themselves have no error paths.
+//! The Track's half is all the work that does not depend on the learner (about half of a plan of
+//! the go-engineer Track when it was redone for every learner): the controller keeps it per Track
+//! generation and plans every learner of a fan-out against the same one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
-use crate::api::{LearningPathSpec, Module, TrackSpec, limits};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+
+use crate::api::{LearningPathSpec, Module, Profile, TrackSpec, limits};
 
 use super::invalid::{Invalid, Problem, Reason};
+
+/// Which key of a profile gave a module its weight: a module key beats a dimension key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum WeightKey {
+    Module,
+    Dimension,
+}
+
+/// One profile's weight for each module number (`None`: no key, weight 1).
+pub(crate) type ProfileWeights = Vec<Option<(WeightKey, f64)>>;
+
+/// Everything about a Track that does not depend on the learner. Lookups only: hash maps (never
+/// iterated, so their order cannot leak into a plan).
+#[derive(Debug, Default)]
+pub(crate) struct TrackIndex {
+    /// Count limits the Track exceeds. When there are any, nothing else is built.
+    sizes: Vec<Problem>,
+    /// Everything else wrong with the Track alone.
+    problems: Vec<Problem>,
+    /// Prerequisite cycles; only looked for when there are no other problems.
+    cycles: Vec<Problem>,
+    /// Module number -> position in the Track's module list. Module numbers follow id order.
+    order: Vec<usize>,
+    pub module_by_id: HashMap<String, usize>,
+    /// Prerequisites of each module, as module numbers, sorted.
+    pub prerequisites: Vec<Vec<usize>>,
+    /// Module numbers, prerequisites before the modules that need them.
+    pub topological: Vec<usize>,
+    /// Exercise id -> (module number, position in the module's exercise list).
+    pub exercise_by_id: HashMap<String, (usize, usize)>,
+    /// Where each module's exercises start in a flat numbering of all exercises.
+    exercise_base: Vec<usize>,
+    /// How many exercises the Track has.
+    exercises: usize,
+    pub dimension_titles: HashMap<String, String>,
+    /// Skills that transfers credit from.
+    skills: HashSet<String>,
+    /// Sum of each module's exercise hours.
+    pub exercise_hours: Vec<u32>,
+    /// Positions in the Track's transfer list of the transfers to each module, sorted by skill
+    /// (then ratio), so that the chosen source does not depend on the order they are listed in.
+    pub transfers_to: Vec<Vec<usize>>,
+    /// Each profile's weights, worked out when the first learner with that profile is planned:
+    /// a Track may have a hundred profiles, and most learners share a few.
+    pub industry_weights: HashMap<String, OnceLock<ProfileWeights>>,
+    pub role_weights: HashMap<String, OnceLock<ProfileWeights>>,
+}
 
 /// Resolved inputs of one plan.
 pub(crate) struct Index<'a> {
     pub track: &'a TrackSpec,
     pub spec: &'a LearningPathSpec,
-    /// Modules sorted by id; positions in this vector are the module numbers used everywhere else.
+    pub shared: &'a TrackIndex,
+    /// Modules by module number (sorted by id).
     pub modules: Vec<&'a Module>,
-    pub module_by_id: BTreeMap<&'a str, usize>,
-    /// Prerequisites of each module, as module numbers, sorted.
-    pub prerequisites: Vec<Vec<usize>>,
-    /// Exercise id -> (module number, position in the module's exercise list).
-    pub exercise_by_id: BTreeMap<&'a str, (usize, usize)>,
-    pub dimension_titles: BTreeMap<&'a str, &'a str>,
-    pub completed: BTreeSet<&'a str>,
+    pub module_by_id: &'a HashMap<String, usize>,
+    pub prerequisites: &'a [Vec<usize>],
+    pub exercise_by_id: &'a HashMap<String, (usize, usize)>,
+    pub dimension_titles: &'a HashMap<String, String>,
+    /// Completed exercises, by flat exercise number.
+    completed: Vec<bool>,
 }
 
-impl<'a> Index<'a> {
-    /// Resolves and checks both inputs, collecting every problem rather than the first.
-    pub fn build(track: &'a TrackSpec, spec: &'a LearningPathSpec) -> Result<Self, Invalid> {
-        let mut problems = Problems::default();
-        check_sizes(track, spec, &mut problems);
-        if let Some(invalid) = Invalid::from_problems(std::mem::take(&mut problems.0)) {
-            return Err(invalid);
+impl TrackIndex {
+    /// Resolves and checks a Track on its own, collecting every problem rather than the first.
+    pub fn build(track: &TrackSpec) -> Self {
+        let mut sizes = Problems::default();
+        check_track_sizes(track, &mut sizes);
+        if !sizes.0.is_empty() {
+            return TrackIndex {
+                sizes: sizes.0,
+                ..TrackIndex::default()
+            };
         }
+        let mut problems = Problems::default();
 
-        let mut modules: Vec<&Module> = track.modules.iter().collect();
-        modules.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut module_by_id = BTreeMap::new();
+        let mut order: Vec<usize> = (0..track.modules.len()).collect();
+        order.sort_by(|&a, &b| track.modules[a].id.cmp(&track.modules[b].id));
+        let modules: Vec<&Module> = order.iter().map(|&i| &track.modules[i]).collect();
+        let mut module_by_id = HashMap::with_capacity(modules.len());
         for (i, m) in modules.iter().enumerate() {
-            if module_by_id.insert(m.id.as_str(), i).is_some() {
+            if module_by_id.insert(m.id.clone(), i).is_some() {
                 problems.add(
                     Reason::DuplicateId,
                     format!("module id {:?} is used more than once", m.id),
@@ -45,10 +103,10 @@ impl<'a> Index<'a> {
             }
         }
 
-        let mut dimension_titles = BTreeMap::new();
+        let mut dimension_titles = HashMap::with_capacity(track.dimensions.len());
         for d in &track.dimensions {
             if dimension_titles
-                .insert(d.id.as_str(), d.title.as_str())
+                .insert(d.id.clone(), d.title.clone())
                 .is_some()
             {
                 problems.add(
@@ -64,7 +122,11 @@ impl<'a> Index<'a> {
             }
         }
 
-        let mut exercise_by_id = BTreeMap::new();
+        let mut exercise_by_id =
+            HashMap::with_capacity(track.modules.iter().map(|m| m.exercises.len()).sum());
+        let mut exercise_base = Vec::with_capacity(modules.len());
+        let mut exercise_hours = Vec::with_capacity(modules.len());
+        let mut exercises = 0;
         let mut prerequisites = Vec::with_capacity(modules.len());
         for (i, m) in modules.iter().enumerate() {
             if let Some(dim) = &m.dimension
@@ -94,6 +156,15 @@ impl<'a> Index<'a> {
             prereqs.sort_unstable();
             prereqs.dedup();
             prerequisites.push(prereqs);
+            exercise_base.push(exercises);
+            exercises += m.exercises.len();
+            // Saturating: out-of-range hours are reported below, and this must not overflow
+            // before they are.
+            exercise_hours.push(
+                m.exercises
+                    .iter()
+                    .fold(0u32, |sum, e| sum.saturating_add(e.hours)),
+            );
             for (k, e) in m.exercises.iter().enumerate() {
                 // The schema's range; the planner sums hours in u32 and must not overflow on a
                 // file `learnpath plan` reads without the API server (found by fuzzing).
@@ -106,7 +177,7 @@ impl<'a> Index<'a> {
                         ),
                     );
                 }
-                if let Some((other, _)) = exercise_by_id.insert(e.id.as_str(), (i, k)) {
+                if let Some((other, _)) = exercise_by_id.insert(e.id.clone(), (i, k)) {
                     let where_ = if other == i {
                         format!("twice in module {:?}", m.id)
                     } else {
@@ -198,17 +269,19 @@ impl<'a> Index<'a> {
             }
         }
 
-        let mut skills = BTreeSet::new();
-        for t in &track.transfers {
-            skills.insert(t.from.as_str());
-            if !module_by_id.contains_key(t.to.as_str()) {
-                problems.add(
+        let mut skills = HashSet::new();
+        let mut transfers_to = vec![Vec::new(); modules.len()];
+        for (k, t) in track.transfers.iter().enumerate() {
+            skills.insert(t.from.clone());
+            match module_by_id.get(t.to.as_str()) {
+                Some(&m) => transfers_to[m].push(k),
+                None => problems.add(
                     Reason::UnknownModule,
                     format!(
                         "transfer from {:?} credits unknown module {:?}",
                         t.from, t.to
                     ),
-                );
+                ),
             }
             if !(t.ratio.is_finite() && (0.0..=1.0).contains(&t.ratio)) {
                 problems.add(
@@ -220,6 +293,14 @@ impl<'a> Index<'a> {
                 );
             }
         }
+        for list in &mut transfers_to {
+            let t = &track.transfers;
+            list.sort_by(|&x, &y| {
+                t[x].from
+                    .cmp(&t[y].from)
+                    .then(t[x].ratio.total_cmp(&t[y].ratio))
+            });
+        }
 
         if track.mastery_threshold > 100 {
             problems.add(
@@ -228,7 +309,93 @@ impl<'a> Index<'a> {
             );
         }
 
-        // The learner's side.
+        let weights = |profiles: &std::collections::BTreeMap<String, Profile>| {
+            profiles
+                .keys()
+                .map(|name| (name.clone(), OnceLock::new()))
+                .collect()
+        };
+        let industry_weights = weights(&track.profiles.industries);
+        let role_weights = weights(&track.profiles.roles);
+
+        let (cycles, topological) = if problems.0.is_empty() {
+            let cycles = cycles(&modules, &prerequisites)
+                .into_iter()
+                .map(|cycle| Problem {
+                    reason: Reason::PrerequisiteCycle,
+                    message: format!("prerequisite cycle: {}", cycle.join(" -> ")),
+                })
+                .collect();
+            (cycles, topological(&prerequisites))
+        } else {
+            (Vec::new(), Vec::new())
+        };
+
+        TrackIndex {
+            sizes: Vec::new(),
+            problems: problems.0,
+            cycles,
+            order,
+            module_by_id,
+            prerequisites,
+            topological,
+            exercise_by_id,
+            exercise_base,
+            exercises,
+            dimension_titles,
+            skills,
+            exercise_hours,
+            transfers_to,
+            industry_weights,
+            role_weights,
+        }
+    }
+
+    /// The Track's own verdict, as a learner with no assessment, profile or signals would see it.
+    pub fn verdict(&self) -> Result<(), Invalid> {
+        let problems = [&self.sizes, &self.problems, &self.cycles]
+            .into_iter()
+            .find(|p| !p.is_empty());
+        match problems.and_then(|p| Invalid::from_problems(p.clone())) {
+            Some(invalid) => Err(invalid),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A profile's weight for each module number.
+pub(crate) fn profile_weights(profile: &Profile, modules: &[&Module]) -> ProfileWeights {
+    modules.iter().map(|m| profile_weight(profile, m)).collect()
+}
+
+/// A module key beats a dimension key; no key means no entry (weight 1).
+fn profile_weight(profile: &Profile, m: &Module) -> Option<(WeightKey, f64)> {
+    if let Some(&w) = profile.weights.get(&m.id) {
+        return Some((WeightKey::Module, w));
+    }
+    let d = m.dimension.as_ref()?;
+    profile.weights.get(d).map(|&w| (WeightKey::Dimension, w))
+}
+
+impl<'a> Index<'a> {
+    /// Checks a learner against an indexed Track, collecting every problem (the Track's too)
+    /// rather than the first.
+    pub fn build(
+        track: &'a TrackSpec,
+        shared: &'a TrackIndex,
+        spec: &'a LearningPathSpec,
+    ) -> Result<Self, Invalid> {
+        let mut sizes = Problems(shared.sizes.clone());
+        check_learner_sizes(spec, &mut sizes);
+        // Over a count limit, nothing else is checked.
+        if let Some(invalid) = Invalid::from_problems(sizes.0) {
+            return Err(invalid);
+        }
+        let mut problems = Problems(shared.problems.clone());
+        let module_by_id = &shared.module_by_id;
+        let dimension_titles = &shared.dimension_titles;
+        let exercise_by_id = &shared.exercise_by_id;
+
         for (kind, key, profiles) in [
             ("industry", &spec.industry, &track.profiles.industries),
             ("role", &spec.role, &track.profiles.roles),
@@ -257,9 +424,9 @@ impl<'a> Index<'a> {
             .keys()
             .map(String::as_str)
             .filter(|k| {
-                !module_by_id.contains_key(k)
-                    && !dimension_titles.contains_key(k)
-                    && !skills.contains(k)
+                !module_by_id.contains_key(*k)
+                    && !dimension_titles.contains_key(*k)
+                    && !shared.skills.contains(*k)
             })
             .collect();
         if !unknown_scores.is_empty() {
@@ -276,21 +443,23 @@ impl<'a> Index<'a> {
                 );
             }
         }
+        let mut completed = vec![false; shared.exercises];
         // Sorted and deduplicated: the message must not depend on the order of the list.
-        let unknown_done: Vec<&str> = spec
-            .completed_exercises
-            .iter()
-            .map(String::as_str)
-            .filter(|e| !exercise_by_id.contains_key(e))
-            .collect::<BTreeSet<&str>>()
-            .into_iter()
-            .collect();
+        let mut unknown_done = BTreeSet::new();
+        for e in &spec.completed_exercises {
+            match exercise_by_id.get(e.as_str()) {
+                Some(&(m, k)) => completed[shared.exercise_base[m] + k] = true,
+                None => {
+                    unknown_done.insert(e.as_str());
+                }
+            }
+        }
         if !unknown_done.is_empty() {
             problems.add(
                 Reason::UnknownExercise,
                 format!(
                     "completedExercises names unknown exercises {}",
-                    unknown_done.join(", ")
+                    unknown_done.into_iter().collect::<Vec<_>>().join(", ")
                 ),
             );
         }
@@ -316,83 +485,111 @@ impl<'a> Index<'a> {
                 format!("hoursPerWeek is {} (1 to 168)", spec.hours_per_week),
             );
         }
-
-        let index = Index {
+        if problems.0.is_empty() {
+            problems.0.extend(shared.cycles.iter().cloned());
+        }
+        if let Some(invalid) = Invalid::from_problems(problems.0) {
+            return Err(invalid);
+        }
+        Ok(Index {
             track,
             spec,
-            modules,
+            shared,
+            modules: shared.order.iter().map(|&i| &track.modules[i]).collect(),
             module_by_id,
-            prerequisites,
+            prerequisites: &shared.prerequisites,
             exercise_by_id,
             dimension_titles,
-            completed: spec
-                .completed_exercises
-                .iter()
-                .map(String::as_str)
-                .collect(),
-        };
-        if problems.0.is_empty() {
-            for cycle in index.cycles() {
-                problems.add(
-                    Reason::PrerequisiteCycle,
-                    format!("prerequisite cycle: {}", cycle.join(" -> ")),
-                );
-            }
-        }
-        match Invalid::from_problems(problems.0) {
-            Some(invalid) => Err(invalid),
-            None => Ok(index),
-        }
+            completed,
+        })
     }
 
-    /// Up to a few prerequisite cycles, each as the ids along it with the first repeated at the end.
-    fn cycles(&self) -> Vec<Vec<&'a str>> {
-        const MAX_REPORTED: usize = 5;
-        #[derive(Clone, Copy, PartialEq)]
-        enum Mark {
-            New,
-            OnStack,
-            Done,
-        }
-        let n = self.modules.len();
-        let mut mark = vec![Mark::New; n];
-        let mut found = Vec::new();
-        // Iterative DFS: a hostile Track must not be able to overflow the stack.
-        for root in 0..n {
-            if mark[root] != Mark::New {
-                continue;
-            }
-            let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
-            mark[root] = Mark::OnStack;
-            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-                if let Some(&p) = self.prerequisites[node].get(*next) {
-                    *next += 1;
-                    match mark[p] {
-                        Mark::New => {
-                            mark[p] = Mark::OnStack;
-                            stack.push((p, 0));
-                        }
-                        Mark::OnStack => {
-                            if found.len() < MAX_REPORTED {
-                                let start = stack.iter().position(|&(x, _)| x == p).unwrap_or(0);
-                                let mut cycle: Vec<&str> = stack[start..]
-                                    .iter()
-                                    .map(|&(x, _)| self.modules[x].id.as_str())
-                                    .collect();
-                                cycle.push(self.modules[p].id.as_str());
-                                found.push(cycle);
-                            }
-                        }
-                        Mark::Done => {}
-                    }
-                } else {
-                    mark[node] = Mark::Done;
-                    stack.pop();
-                }
-            }
-        }
-        found
+    /// Whether the learner completed exercise `k` of module `m`.
+    pub fn exercise_done(&self, m: usize, k: usize) -> bool {
+        self.completed[self.shared.exercise_base[m] + k]
     }
+
+    /// Whether the learner completed the exercise with this id (false for unknown ids).
+    pub fn completed(&self, exercise: &str) -> bool {
+        self.exercise_by_id
+            .get(exercise)
+            .is_some_and(|&(m, k)| self.exercise_done(m, k))
+    }
+}
+
+/// Up to a few prerequisite cycles, each as the ids along it with the first repeated at the end.
+fn cycles<'t>(modules: &[&'t Module], prerequisites: &[Vec<usize>]) -> Vec<Vec<&'t str>> {
+    const MAX_REPORTED: usize = 5;
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnStack,
+        Done,
+    }
+    let n = modules.len();
+    let mut mark = vec![Mark::New; n];
+    let mut found = Vec::new();
+    // Iterative DFS: a hostile Track must not be able to overflow the stack.
+    for root in 0..n {
+        if mark[root] != Mark::New {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        mark[root] = Mark::OnStack;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&p) = prerequisites[node].get(*next) {
+                *next += 1;
+                match mark[p] {
+                    Mark::New => {
+                        mark[p] = Mark::OnStack;
+                        stack.push((p, 0));
+                    }
+                    Mark::OnStack => {
+                        if found.len() < MAX_REPORTED {
+                            let start = stack.iter().position(|&(x, _)| x == p).unwrap_or(0);
+                            let mut cycle: Vec<&str> = stack[start..]
+                                .iter()
+                                .map(|&(x, _)| modules[x].id.as_str())
+                                .collect();
+                            cycle.push(modules[p].id.as_str());
+                            found.push(cycle);
+                        }
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                mark[node] = Mark::Done;
+                stack.pop();
+            }
+        }
+    }
+    found
+}
+
+/// Module numbers of all modules, prerequisites before the modules that need them. Modules on
+/// a cycle are left out (a Track with a cycle is never planned).
+fn topological(prerequisites: &[Vec<usize>]) -> Vec<usize> {
+    let n = prerequisites.len();
+    let mut dependents = vec![Vec::new(); n];
+    let mut missing = vec![0usize; n];
+    for (m, prereqs) in prerequisites.iter().enumerate() {
+        missing[m] = prereqs.len();
+        for &p in prereqs {
+            dependents[p].push(m);
+        }
+    }
+    let mut ready: Vec<usize> = (0..n).filter(|&m| missing[m] == 0).collect();
+    let mut out = Vec::with_capacity(n);
+    while let Some(m) = ready.pop() {
+        out.push(m);
+        for &d in &dependents[m] {
+            missing[d] -= 1;
+            if missing[d] == 0 {
+                ready.push(d);
+            }
+        }
+    }
+    out
 }
 
 /// Problems found so far.
@@ -405,7 +602,7 @@ impl Problems {
     }
 }
 
-fn check_sizes(track: &TrackSpec, spec: &LearningPathSpec, problems: &mut Problems) {
+fn check_track_sizes(track: &TrackSpec, problems: &mut Problems) {
     let mut too_large = |what: &str, len: usize, max: usize| {
         if len > max {
             problems.add(
@@ -431,8 +628,7 @@ fn check_sizes(track: &TrackSpec, spec: &LearningPathSpec, problems: &mut Proble
         track.profiles.roles.len(),
         limits::PROFILES,
     );
-    // The module is named, but its message only built when it is over a limit: this runs on
-    // every plan.
+    // The module is named, but its message only built when it is over a limit.
     for m in &track.modules {
         if m.exercises.len() > limits::EXERCISES {
             too_large(
@@ -449,15 +645,20 @@ fn check_sizes(track: &TrackSpec, spec: &LearningPathSpec, problems: &mut Proble
             );
         }
     }
-    too_large(
-        "spec.completedExercises",
-        spec.completed_exercises.len(),
-        5000,
-    );
     if track.modules.is_empty() {
         problems.add(
             Reason::TooLarge,
             "spec.modules is empty (at least one module)".to_string(),
+        );
+    }
+}
+
+fn check_learner_sizes(spec: &LearningPathSpec, problems: &mut Problems) {
+    let len = spec.completed_exercises.len();
+    if len > 5000 {
+        problems.add(
+            Reason::TooLarge,
+            format!("spec.completedExercises has {len} entries (at most 5000)"),
         );
     }
 }

@@ -10,6 +10,7 @@ mod order;
 mod score;
 mod status;
 
+use std::borrow::Borrow;
 use std::collections::BTreeSet;
 
 use crate::api::{
@@ -20,7 +21,7 @@ use crate::api::{
 pub use invalid::{Invalid, Problem, Reason};
 pub use status::{Outcome, compose_status, condition_types};
 
-use index::Index;
+use index::{Index, TrackIndex};
 use order::Urgency;
 
 /// The computed roadmap: every status field that depends only on the Track and the spec.
@@ -49,50 +50,88 @@ pub struct Plan {
 /// Stages hold at most this many weeks of work.
 const WEEKS_PER_STAGE: u32 = 4;
 
+/// A Track checked and indexed once, ready to plan any number of learners on it.
+///
+/// Everything about a Track that does not depend on the learner (resolving ids, validating,
+/// looking for cycles, the prerequisite order, each profile's weight for each module) is done
+/// here, once; [`Curriculum::plan`] adds only the learner's part. `S` is the Track itself or a
+/// reference to it.
+pub struct Curriculum<S = TrackSpec> {
+    track: S,
+    index: TrackIndex,
+}
+
+impl<S: Borrow<TrackSpec>> Curriculum<S> {
+    /// Checks and indexes a Track. An invalid Track is kept too: its problems are in
+    /// [`Curriculum::check`], and in every plan's error together with the learner's own.
+    pub fn new(track: S) -> Self {
+        let index = TrackIndex::build(track.borrow());
+        Curriculum { track, index }
+    }
+
+    /// The Track.
+    pub fn track(&self) -> &TrackSpec {
+        self.track.borrow()
+    }
+
+    /// The Track's own verdict, as a learner with no assessment, profile or signals would see it.
+    ///
+    /// # Errors
+    /// [`Invalid`] naming the offending ids.
+    pub fn check(&self) -> Result<(), Invalid> {
+        self.index.verdict()
+    }
+
+    /// Plans one learner.
+    ///
+    /// # Errors
+    /// [`Invalid`] when the Track or the spec is inconsistent; the message names the offending
+    /// ids of both.
+    pub fn plan(&self, spec: &LearningPathSpec) -> Result<Plan, Invalid> {
+        Ok(plan_indexed(&Index::build(
+            self.track(),
+            &self.index,
+            spec,
+        )?))
+    }
+}
+
+impl<S> std::fmt::Debug for Curriculum<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Curriculum").finish_non_exhaustive()
+    }
+}
+
 /// Checks a Track on its own, as a learner with no assessment, profile or signals would see it.
 ///
 /// # Errors
 /// [`Invalid`] naming the offending ids.
 pub fn check_track(track: &TrackSpec) -> Result<(), Invalid> {
-    let nobody = LearningPathSpec {
-        track_ref: crate::api::TrackRef {
-            name: String::new(),
-        },
-        learner: crate::api::Learner {
-            name: String::new(),
-            email: None,
-        },
-        industry: None,
-        role: None,
-        assessment: Default::default(),
-        completed_exercises: Vec::new(),
-        signals: Default::default(),
-        struggles: Vec::new(),
-        hours_per_week: 1,
-        next_exercises_limit: 0,
-        paused: false,
-    };
-    Index::build(track, &nobody).map(|_| ())
+    Curriculum::new(track).check()
 }
 
-/// Plans one learner on one Track.
+/// Plans one learner on one Track. To plan many learners on one Track, build a [`Curriculum`]
+/// once instead.
 ///
 /// # Errors
 /// [`Invalid`] when the Track or the spec is inconsistent; the message names the offending ids.
 pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid> {
-    let index = Index::build(track, spec)?;
+    Curriculum::new(track).plan(spec)
+}
 
+fn plan_indexed(index: &Index) -> Plan {
+    let (track, spec) = (index.track, index.spec);
     let mut fired: Vec<usize> = (0..track.rules.len())
-        .filter(|&r| score::fires(&track.rules[r], &index))
+        .filter(|&r| score::fires(&track.rules[r], index))
         .collect();
     fired.sort_by(|&a, &b| track.rules[a].id.cmp(&track.rules[b].id));
-    let scores = score::score_all(&index, &fired);
+    let scores = score::score_all(index, &fired);
 
     let max_failures = track.struggle.as_ref().map_or(3, |s| s.max_failures);
     let mut frozen_exercises: Vec<FrozenExercise> = spec
         .struggles
         .iter()
-        .filter(|s| s.failures >= max_failures && !index.completed.contains(s.exercise.as_str()))
+        .filter(|s| s.failures >= max_failures && !index.completed(&s.exercise))
         .filter_map(|s| {
             let &(module, _) = index.exercise_by_id.get(s.exercise.as_str())?;
             Some(FrozenExercise {
@@ -125,7 +164,7 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
     for f in &frozen_exercises {
         let Some(remedy) = &f.remedy else { continue };
         if let Some(&(module, _)) = index.exercise_by_id.get(remedy.as_str()) {
-            if !index.completed.contains(remedy.as_str()) && !frozen_ids.contains(remedy) {
+            if !index.completed(remedy) && !frozen_ids.contains(remedy) {
                 urgent.push((module, Urgency::Remedy(f.exercise.clone())));
                 remedy_exercises.push((remedy.as_str(), f.exercise.as_str()));
             }
@@ -141,8 +180,8 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
         }
     }
 
-    let placements = order::place(&index, &scores, &urgent);
-    let ordered = order::order(&index, &scores, &placements);
+    let placements = order::place(index, &scores, &urgent);
+    let ordered = order::order(index, &scores, &placements);
 
     let mastered: Vec<String> = (0..index.modules.len())
         .filter(|&m| scores[m].done)
@@ -165,7 +204,7 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
     };
 
     let hours_per_week = spec.hours_per_week.max(1);
-    let stages = stages(&index, &scores, &ordered, hours_per_week, state);
+    let stages = stages(index, &scores, &ordered, hours_per_week, state);
 
     let counted: Vec<usize> = (0..index.modules.len())
         .filter(|&m| scores[m].done || placements[m].needed)
@@ -198,7 +237,7 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
     let mut next_exercises = Vec::new();
     let mut listed = BTreeSet::new();
     let explainer = explain::Explainer {
-        index: &index,
+        index,
         scores: &scores,
         placements: &placements,
     };
@@ -227,8 +266,8 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
         }
         let module = index.modules[m];
         let mut reason: Option<String> = None;
-        for e in &module.exercises {
-            if index.completed.contains(e.id.as_str())
+        for (k, e) in module.exercises.iter().enumerate() {
+            if index.exercise_done(m, k)
                 || frozen.contains(e.id.as_str())
                 || !listed.insert(e.id.as_str())
             {
@@ -262,14 +301,14 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
 
     let estimated_weeks = remaining_hours.div_ceil(hours_per_week);
     let summary = summary(
-        &index,
+        index,
         &ordered,
         percent,
         estimated_weeks,
         spec.paused,
         next_exercises.first(),
     );
-    Ok(Plan {
+    Plan {
         progress,
         stages,
         mastered,
@@ -279,7 +318,7 @@ pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid>
         triggered_rules,
         estimated_weeks,
         summary,
-    })
+    }
 }
 
 fn stages(

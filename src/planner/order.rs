@@ -30,32 +30,6 @@ pub(crate) struct Placement {
     pub urgency: Option<Urgency>,
 }
 
-/// Module numbers of all modules, prerequisites before the modules that need them.
-/// The graph is acyclic (checked when the index was built).
-fn topological(index: &Index) -> Vec<usize> {
-    let n = index.modules.len();
-    let mut dependents = vec![Vec::new(); n];
-    let mut missing = vec![0usize; n];
-    for (m, prereqs) in index.prerequisites.iter().enumerate() {
-        missing[m] = prereqs.len();
-        for &p in prereqs {
-            dependents[p].push(m);
-        }
-    }
-    let mut ready: Vec<usize> = (0..n).filter(|&m| missing[m] == 0).collect();
-    let mut out = Vec::with_capacity(n);
-    while let Some(m) = ready.pop() {
-        out.push(m);
-        for &d in &dependents[m] {
-            missing[d] -= 1;
-            if missing[d] == 0 {
-                ready.push(d);
-            }
-        }
-    }
-    out
-}
-
 /// Computes inherited priorities, which modules are needed, and which are urgent.
 pub(crate) fn place(
     index: &Index,
@@ -77,10 +51,9 @@ pub(crate) fn place(
             placements[*m].needed = true;
         }
     }
-    // Dependents come after their prerequisites in `topo`, so walking it backwards pushes
+    // Dependents come after their prerequisites in the topological order, so walking it backwards pushes
     // priority, neededness and urgency down every chain in one pass.
-    let topo = topological(index);
-    for &m in topo.iter().rev() {
+    for &m in index.shared.topological.iter().rev() {
         if scores[m].done {
             continue;
         }

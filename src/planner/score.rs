@@ -1,8 +1,8 @@
 //! Per-module numbers: score, gap, weight, boosts, and whether the module is done.
 
-use crate::api::{Module, Profile, TrackRule};
+use crate::api::{Module, TrackRule};
 
-use super::index::Index;
+use super::index::{Index, ProfileWeights, WeightKey, profile_weights};
 
 /// Where a module's weight comes from, for the reason text.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,18 +68,46 @@ pub(crate) fn fires(rule: &TrackRule, index: &Index) -> bool {
 /// Scores every module, in module-number order.
 pub(crate) fn score_all<'a>(index: &Index<'a>, fired: &[usize]) -> Vec<ModuleScore<'a>> {
     let threshold = f64::from(index.track.mastery_threshold);
+    // The learner's profiles, resolved once: (kind, profile name, weight of each module).
+    let profiles: Vec<(&'static str, &'a str, &'a ProfileWeights)> = [
+        (
+            "industry",
+            &index.spec.industry,
+            &index.track.profiles.industries,
+            &index.shared.industry_weights,
+        ),
+        (
+            "role",
+            &index.spec.role,
+            &index.track.profiles.roles,
+            &index.shared.role_weights,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(kind, name, profiles, weights)| {
+        let name = name.as_ref()?;
+        let profile = profiles.get(name)?;
+        let weights = weights
+            .get(name.as_str())?
+            .get_or_init(|| profile_weights(profile, &index.modules));
+        Some((kind, name.as_str(), weights))
+    })
+    .collect();
     index
         .modules
         .iter()
-        .map(|m| score_one(index, m, threshold, fired))
+        .enumerate()
+        .map(|(i, m)| score_one(index, i, m, threshold, fired, &profiles))
         .collect()
 }
 
 fn score_one<'a>(
     index: &Index<'a>,
+    i: usize,
     m: &'a Module,
     threshold: f64,
     fired: &[usize],
+    profiles: &[(&'static str, &'a str, &'a ProfileWeights)],
 ) -> ModuleScore<'a> {
     let assessment = &index.spec.assessment;
     let (mut score, mut score_source) = match assessment.get(&m.id) {
@@ -93,16 +121,10 @@ fn score_one<'a>(
             None => (0.0, ScoreSource::None),
         },
     };
-    // Transfers only ever raise a score; with several, the best one counts. Sorting by skill id
-    // keeps the chosen source independent of the order transfers are listed in.
-    let mut transfers: Vec<_> = index
-        .track
-        .transfers
-        .iter()
-        .filter(|t| t.to == m.id)
-        .collect();
-    transfers.sort_by(|a, b| a.from.cmp(&b.from).then(a.ratio.total_cmp(&b.ratio)));
-    for t in transfers {
+    // Transfers only ever raise a score; with several, the best one counts (in skill order, see
+    // `TrackIndex::transfers_to`).
+    for &t in &index.shared.transfers_to[i] {
+        let t = &index.track.transfers[t];
         if let Some(&s) = assessment.get(&t.from) {
             let credited = t.ratio * f64::from(s);
             if credited > score {
@@ -116,17 +138,16 @@ fn score_one<'a>(
         }
     }
 
-    let total_exercise_hours: u32 = m.exercises.iter().map(|e| e.hours).sum();
-    let completed_exercise_hours: u32 = m
-        .exercises
-        .iter()
-        .filter(|e| index.completed.contains(e.id.as_str()))
-        .map(|e| e.hours)
-        .sum();
-    let all_exercises_done = !m.exercises.is_empty()
-        && m.exercises
-            .iter()
-            .all(|e| index.completed.contains(e.id.as_str()));
+    let total_exercise_hours = index.shared.exercise_hours[i];
+    let mut completed_exercise_hours = 0u32;
+    let mut all_exercises_done = !m.exercises.is_empty();
+    for (k, e) in m.exercises.iter().enumerate() {
+        if index.exercise_done(i, k) {
+            completed_exercise_hours += e.hours;
+        } else {
+            all_exercises_done = false;
+        }
+    }
     let exercise_fraction = if total_exercise_hours == 0 {
         0.0
     } else {
@@ -146,23 +167,17 @@ fn score_one<'a>(
 
     let mut weight_parts = Vec::new();
     let mut weight = 1.0;
-    for (kind, key, profiles) in [
-        (
-            "industry",
-            &index.spec.industry,
-            &index.track.profiles.industries,
-        ),
-        ("role", &index.spec.role, &index.track.profiles.roles),
-    ] {
-        if let Some(name) = key
-            && let Some(profile) = profiles.get(name)
-            && let Some((matched, value)) = profile_weight(profile, m)
-        {
+    for &(kind, profile, weights) in profiles {
+        if let Some((key, value)) = weights[i] {
+            let key = match (key, &m.dimension) {
+                (WeightKey::Dimension, Some(d)) => d.as_str(),
+                _ => m.id.as_str(),
+            };
             weight *= value;
             weight_parts.push(WeightPart {
                 kind,
-                profile: name.as_str(),
-                key: matched,
+                profile,
+                key,
                 value,
             });
         }
@@ -195,13 +210,4 @@ fn score_one<'a>(
         base_priority: weight * gap * boost,
         remaining_hours,
     }
-}
-
-/// A module key beats a dimension key; no key means no entry (weight 1).
-fn profile_weight<'p>(profile: &'p Profile, m: &'p Module) -> Option<(&'p str, f64)> {
-    if let Some(&w) = profile.weights.get(&m.id) {
-        return Some((&m.id, w));
-    }
-    let d = m.dimension.as_ref()?;
-    profile.weights.get(d).map(|&w| (d.as_str(), w))
 }
