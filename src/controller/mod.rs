@@ -4,6 +4,7 @@
 //! planner, and writes what changed.
 
 mod cache;
+mod curricula;
 mod events;
 mod fanout;
 mod http;
@@ -340,9 +341,15 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     // A Track change reaches every learner on it through the store: no list call per event.
     let mapper_store = path_store.clone();
     let track_fanout = fanout.clone();
+    let (indexed, known_tracks) = (ctx.clone(), track_store.clone());
     let track_task = tokio::spawn(tracks.for_each(move |event| {
         match event {
             Ok(track) => {
+                // The old generation's index is replaced by the first reconcile of the new one;
+                // a deleted Track's is dropped here.
+                indexed
+                    .curricula
+                    .retain(|name| known_tracks.get(&ObjectRef::new(name)).is_some());
                 let name = track.name_any();
                 track_fanout.enqueue(
                     mapper_store

@@ -1,5 +1,6 @@
 //! One reconcile: resolve the Track, plan, compose the status, and write it only if it changed.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,9 +13,10 @@ use kube::{Api, Client, Resource, ResourceExt};
 use serde_json::json;
 use tracing::{debug, info, warn};
 
-use crate::api::{LearningPath, LearningPathStatus, Track};
-use crate::planner::{self, Invalid, Outcome, Reason};
+use crate::api::{LearningPath, LearningPathStatus, Track, TrackSpec};
+use crate::planner::{self, Curriculum, Invalid, Outcome, Reason};
 
+use super::curricula::Curricula;
 use super::events;
 use super::metrics::{ErrorLabels, Metrics, OutcomeLabels};
 use super::own_writes::OwnWrites;
@@ -103,6 +105,8 @@ pub struct Context {
     fanout: Arc<super::FanOut>,
     /// Status writes whose watch events have not come back yet.
     own_writes: OwnWrites,
+    /// Each Track indexed once per generation, for all of its learners.
+    pub curricula: Curricula,
 }
 
 impl Context {
@@ -123,6 +127,7 @@ impl Context {
             synced: tokio::sync::watch::Sender::new(false),
             fanout,
             own_writes: OwnWrites::default(),
+            curricula: Curricula::default(),
         }
     }
 
@@ -150,6 +155,16 @@ pub fn desired_status(
     track: Option<&Track>,
     now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
 ) -> LearningPathStatus {
+    let curriculum = track.map(|t| (t, Curriculum::new(&t.spec)));
+    status_for(lp, curriculum.as_ref().map(|(t, c)| (*t, c)), now)
+}
+
+/// [`desired_status`] with the Track already indexed (see [`super::curricula`]).
+fn status_for<S: Borrow<TrackSpec>>(
+    lp: &LearningPath,
+    track: Option<(&Track, &Curriculum<S>)>,
+    now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+) -> LearningPathStatus {
     let outcome = match track {
         None => Outcome::Invalid {
             invalid: Invalid::new(
@@ -158,7 +173,7 @@ pub fn desired_status(
             ),
             track_generation: None,
         },
-        Some(track) => match planner::plan(&track.spec, &lp.spec) {
+        Some((track, curriculum)) => match curriculum.plan(&lp.spec) {
             Ok(plan) => Outcome::Planned {
                 plan: Box::new(plan),
                 track_generation: track.metadata.generation,
@@ -230,8 +245,9 @@ async fn reconcile_inner(
         return Err(Error::CacheGone);
     }
     let track = ctx.tracks.get(&ObjectRef::new(&lp.spec.track_ref.name));
+    let curriculum = track.as_deref().map(|t| ctx.curricula.get(t));
     let now = super::now();
-    let desired = desired_status(lp, track.as_deref(), now);
+    let desired = status_for(lp, track.as_deref().zip(curriculum.as_deref()), now);
     let api: Api<LearningPath> = Api::namespaced(ctx.client.clone(), &namespace);
 
     let (params, patch) = if is_invalid(&desired) && super::cache::is_trimmed(lp) {
