@@ -422,7 +422,7 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     .run(
         track::reconcile_track,
         track::track_error_policy,
-        Arc::new(client.clone()),
+        ctx.clone(),
     )
     .for_each(|_| async {});
     let track_status_task = tokio::spawn(track_controller);

@@ -327,7 +327,7 @@ async fn reconcile_inner(
 /// them, comma-separated, if that is why it was refused. The API server (structured-merge-diff)
 /// says `failed to create typed patch object (...): .status.x: field not declared in schema`,
 /// one path per undeclared field.
-fn undeclared_fields(error: &kube::Error) -> Option<String> {
+pub(super) fn undeclared_fields(error: &kube::Error) -> Option<String> {
     const UNDECLARED: &str = ": field not declared in schema";
     let kube::Error::Api(status) = error else {
         return None;

@@ -6,22 +6,37 @@ use std::sync::Arc;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::{Api, Client, Resource, ResourceExt};
+use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 use tracing::{info, warn};
 
 use crate::api::{Track, TrackStatus};
-use crate::planner::{self, condition_types};
+use crate::planner::{self, Invalid, condition_types};
 
-use super::reconcile::FIELD_MANAGER;
+use super::reconcile::{Context, FIELD_MANAGER, undeclared_fields};
 
 /// Errors of the Track reconcile.
 #[derive(Debug, thiserror::Error)]
-#[error("status patch of Track {name} failed: {source}")]
-pub struct TrackError {
-    name: String,
-    #[source]
-    source: kube::Error,
+pub enum TrackError {
+    /// The status patch failed.
+    #[error("status patch of Track {name} failed: {source}")]
+    Patch {
+        /// The Track.
+        name: String,
+        /// The API server's answer.
+        #[source]
+        source: kube::Error,
+    },
+    /// The installed Track CRD is another release's (see the LearningPath's `CrdOutOfDate`).
+    #[error(
+        "the installed Track CRD does not declare {fields}, which this release writes (status patch of Track {name} refused): apply this release's CRDs (kubectl apply -f crds/, or learnpath crd | kubectl apply -f -)"
+    )]
+    CrdOutOfDate {
+        /// The Track.
+        name: String,
+        /// The undeclared field paths, comma-separated.
+        fields: String,
+    },
 }
 
 /// The status a Track should have, given the previous one (pure).
@@ -29,7 +44,16 @@ pub fn desired_track_status(
     track: &Track,
     now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
 ) -> TrackStatus {
-    let (status, reason, message) = match planner::check_track(&track.spec) {
+    status_for(track, planner::check_track(&track.spec), now)
+}
+
+/// [`desired_track_status`] with the Track already checked (see [`super::curricula`]).
+fn status_for(
+    track: &Track,
+    verdict: Result<(), Invalid>,
+    now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+) -> TrackStatus {
+    let (status, reason, message) = match verdict {
         Ok(()) => (
             "True",
             "CurriculumValid".to_string(),
@@ -71,9 +95,11 @@ pub fn desired_track_status(
     }
 }
 
-/// Reconciles one Track's status; writes only when it changed.
-pub async fn reconcile_track(track: Arc<Track>, client: Arc<Client>) -> Result<Action, TrackError> {
-    let desired = desired_track_status(&track, super::now());
+/// Reconciles one Track's status; writes only when it changed. The Track is checked through the
+/// shared index, which its learners' reconciles of the same generation reuse.
+pub async fn reconcile_track(track: Arc<Track>, ctx: Arc<Context>) -> Result<Action, TrackError> {
+    let verdict = ctx.curricula.get(&track).check();
+    let desired = status_for(&track, verdict, super::now());
     if track.status.as_ref() == Some(&desired) {
         return Ok(Action::await_change());
     }
@@ -83,23 +109,34 @@ pub async fn reconcile_track(track: Arc<Track>, client: Arc<Client>) -> Result<A
         "kind": Track::kind(&()),
         "status": desired,
     });
-    Api::<Track>::all(client.as_ref().clone())
+    Api::<Track>::all(ctx.client.clone())
         .patch_status(
             &name,
             &PatchParams::apply(FIELD_MANAGER).force(),
             &Patch::Apply(&patch),
         )
         .await
-        .map_err(|source| TrackError {
-            name: name.clone(),
-            source,
+        .map_err(|source| match undeclared_fields(&source) {
+            Some(fields) => TrackError::CrdOutOfDate {
+                name: name.clone(),
+                fields,
+            },
+            None => TrackError::Patch {
+                name: name.clone(),
+                source,
+            },
         })?;
     info!(track = %name, "track status written");
     Ok(Action::await_change())
 }
 
-/// Retries a failed Track status write after a pause.
-pub fn track_error_policy(track: Arc<Track>, error: &TrackError, _: Arc<Client>) -> Action {
+/// Retries a failed Track status write after a pause: a short one unless only new CRDs can help.
+pub fn track_error_policy(track: Arc<Track>, error: &TrackError, _: Arc<Context>) -> Action {
     warn!(track = %track.name_any(), %error, "track reconcile failed");
-    Action::requeue(std::time::Duration::from_secs(5))
+    Action::requeue(std::time::Duration::from_secs(match error {
+        TrackError::Patch { .. } => 5,
+        // A minute, not the learners' five: one Track's status, and new CRDs take effect
+        // without anyone editing the Track.
+        TrackError::CrdOutOfDate { .. } => 60,
+    }))
 }

@@ -1,8 +1,8 @@
-//! A LearningPath CRD of another release, which does not declare a status field this binary
-//! writes: server-side apply then refuses every status patch with a 500. The operator must say
-//! why (naming the field and the fix), must back off as from a permanent error instead of
-//! retrying every few seconds as from a restarting API server (at 10,000 learners that would be
-//! thousands of refused patches a second), and must recover by itself once the right CRD is
+//! LearningPath and Track CRDs of another release, which do not declare a status field this
+//! binary writes: server-side apply then refuses every status patch with a 500. The operator must
+//! say why (naming the CRD, the field and the fix), must back off as from a permanent error
+//! instead of retrying every few seconds as from a restarting API server (at 10,000 learners that
+//! would be thousands of refused patches a second), and must recover once the right CRDs are
 //! applied.
 //!
 //! Its own control plane: the test changes a CRD, which every other test relies on.
@@ -24,15 +24,24 @@ use support::*;
 const CRD: &str = "learningpaths.learnpath.dev";
 /// A status field the planner always fills in for a valid plan.
 const PRUNED: &str = "estimatedWeeks";
+const TRACK_CRD: &str = "tracks.learnpath.dev";
+/// A Track status field the operator always fills in.
+const TRACK_PRUNED: &str = "exercises";
 
 /// Replaces the installed LearningPath CRD by this release's, less `PRUNED` in the status
 /// schema when `stale`.
 async fn install_crd(client: &Client, stale: bool) {
+    install(client, CRD, PRUNED, stale).await;
+}
+
+/// Replaces the installed CRD `name` by this release's, less `pruned` in the status schema when
+/// `stale`.
+async fn install(client: &Client, name: &str, pruned: &str, stale: bool) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let installed = crds.get(CRD).await.expect("the CRD is installed");
+    let installed = crds.get(name).await.expect("the CRD is installed");
     let mut crd = learnpath::api::crds()
         .into_iter()
-        .find(|c| c.name_any() == CRD)
+        .find(|c| c.name_any() == name)
         .expect("this release defines the CRD");
     if stale {
         for version in &mut crd.spec.versions {
@@ -44,11 +53,11 @@ async fn install_crd(client: &Client, stale: bool) {
                 .and_then(|p| p.get_mut("status"))
                 .and_then(|s| s.properties.as_mut())
                 .expect("a status schema");
-            assert!(status.remove(PRUNED).is_some(), "{PRUNED} is in the schema");
+            assert!(status.remove(pruned).is_some(), "{pruned} is in the schema");
         }
     }
     crd.metadata.resource_version = installed.metadata.resource_version;
-    crds.replace(CRD, &PostParams::default(), &crd)
+    crds.replace(name, &PostParams::default(), &crd)
         .await
         .expect("the CRD is replaced");
 }
@@ -56,7 +65,7 @@ async fn install_crd(client: &Client, stale: bool) {
 /// Whether the API server keeps `PRUNED` in a LearningPath status now: merge-patched (which
 /// prunes undeclared fields silently) into a learner no operator watches, then read back.
 async fn keeps_field(probe: &Api<LearningPath>) -> bool {
-    let patch = json!({"status": {PRUNED: 3, "summary": format!("probe {}", rand_suffix())}});
+    let patch = json!({"status": {PRUNED: 3, "summary": format!("probe {}", nonce())}});
     let written = probe
         .patch_status("probe", &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -64,10 +73,22 @@ async fn keeps_field(probe: &Api<LearningPath>) -> bool {
     written.status.and_then(|s| s.estimated_weeks).is_some()
 }
 
-fn rand_suffix() -> u128 {
+/// The same for `TRACK_PRUNED` in a Track's status: the patch's own response shows the pruning,
+/// whatever the operator writes to the probe Track afterwards.
+async fn track_keeps_field(tracks: &Api<Track>, probe: &str) -> bool {
+    let patch = json!({"status": {TRACK_PRUNED: 7, "modules": nonce() % 1000}});
+    let written = tracks
+        .patch_status(probe, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("the probe Track's status is written");
+    written.status.and_then(|s| s.exercises).is_some()
+}
+
+/// A value that differs between calls, so that every probe patch changes the object.
+fn nonce() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
+        .map(|d| d.subsec_nanos())
         .unwrap_or_default()
 }
 
@@ -84,12 +105,21 @@ async fn an_out_of_date_crd_is_named_backed_off_from_and_recovered_from() {
     let mut probe_lp = example_learner("backend-engineer", &probe_ns, &track);
     probe_lp.metadata.name = Some("probe".into());
     apply(&probe, &probe_lp).await.expect("the probe learner");
+    let tracks = Api::<Track>::all(client.clone());
+    let probe_track = format!("{track}-probe");
+    apply(&tracks, &example_track(&probe_track))
+        .await
+        .expect("the probe Track");
 
     install_crd(&client, true).await;
+    install(&client, TRACK_CRD, TRACK_PRUNED, true).await;
     eventually(
-        "the stale CRD prunes the field",
+        "the stale CRDs prune the fields",
         Duration::from_secs(60),
-        || async { (!keeps_field(&probe).await).then_some(()) },
+        || async {
+            (!keeps_field(&probe).await && !track_keeps_field(&tracks, &probe_track).await)
+                .then_some(())
+        },
     )
     .await;
 
@@ -117,6 +147,12 @@ async fn an_out_of_date_crd_is_named_backed_off_from_and_recovered_from() {
         )) && log.contains("apply this release's CRDs"),
         "the log names the undeclared field and the fix:\n{log}"
     );
+    assert!(
+        log.contains(&format!(
+            "the installed Track CRD does not declare .status.{TRACK_PRUNED}"
+        )),
+        "the log names the Track CRD's undeclared field too:\n{log}"
+    );
     assert_eq!(
         operator
             .metric("learnpath_reconcile_errors_total{kind=\"api\"}")
@@ -132,11 +168,37 @@ async fn an_out_of_date_crd_is_named_backed_off_from_and_recovered_from() {
     };
 
     install_crd(&client, false).await;
+    install(&client, TRACK_CRD, TRACK_PRUNED, false).await;
     let restored = std::time::Instant::now();
     eventually(
-        "the right CRD keeps the field",
+        "the right CRDs keep the fields",
         Duration::from_secs(60),
-        || async { keeps_field(&probe).await.then_some(()) },
+        || async {
+            (keeps_field(&probe).await && track_keeps_field(&tracks, &probe_track).await)
+                .then_some(())
+        },
+    )
+    .await;
+    // Any event on the Track reconciles it again (the next timed retry is a minute away).
+    let touch =
+        json!({"metadata": {"annotations": {"learnpath.dev/drift-test": nonce().to_string()}}});
+    tracks
+        .patch(&track, &PatchParams::default(), &Patch::Merge(&touch))
+        .await
+        .expect("the Track is annotated");
+    let exercises: usize = example_track(&track)
+        .spec
+        .modules
+        .iter()
+        .map(|m| m.exercises.len())
+        .sum();
+    eventually(
+        "the Track's status is complete again",
+        Duration::from_secs(60),
+        || async {
+            let status = tracks.get(&track).await.ok()?.status?;
+            (status.exercises.map(|n| n as usize) == Some(exercises)).then_some(())
+        },
     )
     .await;
     // The next retry (or any edit) writes the full status, and then it stays.
@@ -178,5 +240,5 @@ async fn an_out_of_date_crd_is_named_backed_off_from_and_recovered_from() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(writes().await, settled, "no write once the status is kept");
     cleanup(&client, &ns, &track).await;
-    cleanup(&client, &probe_ns, "").await;
+    cleanup(&client, &probe_ns, &probe_track).await;
 }
