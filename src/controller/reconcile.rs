@@ -25,6 +25,10 @@ use super::own_writes::OwnWrites;
 /// fields from a bot's or Git's.
 pub const FIELD_MANAGER: &str = "learnpath-controller";
 
+/// What to do about an out-of-date CRD, in every error that finds one.
+pub(super) const APPLY_CRDS: &str =
+    "apply this release's CRDs (kubectl apply -f crds/, or learnpath crd | kubectl apply -f -)";
+
 /// Errors a reconcile can end with; all are retried with per-object backoff.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -46,7 +50,7 @@ pub enum Error {
     /// The installed LearningPath CRD does not declare status fields this release writes: it is
     /// another release's. (Server-side apply refuses the whole patch, with a 500.)
     #[error(
-        "the installed LearningPath CRD does not declare {fields}, which this release writes (status patch of {object} refused): apply this release's CRDs (kubectl apply -f crds/, or learnpath crd | kubectl apply -f -)"
+        "the installed LearningPath CRD does not declare {fields}, which this release writes (status patch of {object} refused): {APPLY_CRDS}"
     )]
     CrdOutOfDate {
         /// namespace/name.

@@ -13,7 +13,7 @@ use tracing::{info, warn};
 use crate::api::{Track, TrackStatus};
 use crate::planner::{self, Invalid, condition_types};
 
-use super::reconcile::{Context, FIELD_MANAGER, undeclared_fields};
+use super::reconcile::{APPLY_CRDS, Context, FIELD_MANAGER, undeclared_fields};
 
 /// Errors of the Track reconcile.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +29,7 @@ pub enum TrackError {
     },
     /// The installed Track CRD is another release's (see the LearningPath's `CrdOutOfDate`).
     #[error(
-        "the installed Track CRD does not declare {fields}, which this release writes (status patch of Track {name} refused): apply this release's CRDs (kubectl apply -f crds/, or learnpath crd | kubectl apply -f -)"
+        "the installed Track CRD does not declare {fields}, which this release writes (status patch of Track {name} refused): {APPLY_CRDS}"
     )]
     CrdOutOfDate {
         /// The Track.
