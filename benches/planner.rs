@@ -1,7 +1,7 @@
 //! Planner micro-benchmarks: the go-engineer Track, a generated 500-module Track with deep
-//! chains and wide fan-in, and the hostile shapes of issue 7: one 500-deep chain, a wide fan-in,
-//! the most prerequisite edges an acyclic Track can have, and a Track and learner at every count
-//! limit.
+//! chains and wide fan-in, and the hostile shapes of docs/security.md ("Planner complexity and
+//! denial of service"): one 500-deep chain, a wide fan-in, the most prerequisite edges an acyclic
+//! Track can have, and a Track and learner at every count limit.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -201,7 +201,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("generated-500-modules+index", |b| {
         b.iter(|| planner::plan(black_box(&big), black_box(&spec)).expect("plans"))
     });
-    // Hostile shapes (issue 7), target < 10 ms per plan, the Track's indexing included. The
+    // Hostile shapes, target < 10 ms per plan (docs/security.md), indexing the Track included. The
     // learner starts from scratch, so every module is planned.
     let mut fresh = spec.clone();
     fresh.assessment.clear();

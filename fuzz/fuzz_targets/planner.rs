@@ -8,7 +8,7 @@
 //! consistent ones, so the planning steps after validation are reached as well.
 //!
 //! The planner must never panic. On `Ok` the plan must satisfy the invariants in [`check`]; on
-//! any result, reordering the input lists must not change it (DESIGN.md, planner rule 3).
+//! any result, reordering the input lists must not change it (docs/planner.md §15).
 
 #![no_main]
 

@@ -1,4 +1,6 @@
-//! Unit tests, one group per rule of DESIGN.md "Planner semantics".
+//! Unit tests of the planner's semantics as docs/planner.md states them: a test's name says
+//! which rule it checks, and the page's sections (§2 validation to §15 determinism) say what
+//! the rule is.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
@@ -527,9 +529,9 @@ fn the_status_serializes_identically_for_identical_inputs() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Hostile input (issue 7): every problem the API server cannot refuse gets a precise reason and a
-// message naming the offending ids. Inputs also reach the planner through `learnpath plan` on
-// YAML files, where no API server checks bounds or finiteness first.
+// Hostile input (docs/planner.md §2): every problem the API server cannot refuse gets a precise
+// reason and a message naming the offending ids. Inputs also reach the planner through
+// `learnpath plan` on YAML files, where no API server checks bounds or finiteness first.
 
 /// Plans and expects a refusal with `reason` whose message contains every needle.
 fn refused(t: &TrackSpec, s: &LearningPathSpec, reason: Reason, needles: &[&str]) -> Invalid {

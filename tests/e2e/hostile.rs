@@ -1,6 +1,7 @@
-//! Faults and hostile input (issue 7), on the real API server: objects at and beyond every bound,
-//! numbers JSON cannot carry, the CEL cost budget, and a learner walked through one broken Track
-//! after another.
+//! Faults and hostile input, on the real API server: objects at and beyond every bound, numbers
+//! JSON cannot carry, the CEL cost budget (docs/security.md, "Sizes: what the API server
+//! enforces"), and a learner walked through one broken Track after another (docs/planner.md §2
+//! and §14: every problem named, the last good plan kept).
 
 use std::time::{Duration, Instant};
 

@@ -31,8 +31,8 @@ use serde_json::json;
 
 use support::*;
 
-/// Seconds the operator's Lease lasts (src/controller/leader.rs): a standby takes over at most
-/// this long after the leader dies, and the issue allows 5 s more.
+/// Seconds the operator's Lease lasts (docs/controller.md §10): a standby can take over this long
+/// after the leader's last renewal, and these tests allow 5 s more.
 const LEASE_SECONDS: u64 = 15;
 const LEASE_NAME: &str = "learnpath-faults";
 
