@@ -7,6 +7,7 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
 use super::track::Id;
 
 /// One learner on one Track: who they are, what they already know, and what their work shows.
@@ -49,37 +50,37 @@ pub struct LearningPathSpec {
 
     /// Scores from 0 to 100 by module id, dimension id or transferable skill id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 600))]
+    #[schemars(extend("maxProperties" = limits::ASSESSMENTS))]
     #[x_kube(validation = kube::core::Rule::new("self.all(k, size(k) <= 63 && self[k] >= 0 && self[k] <= 100)").message("assessment keys are ids of at most 63 characters and scores are integers from 0 to 100"))]
     pub assessment: BTreeMap<Id, u8>,
 
     /// Ids of the exercises the learner has finished.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 5000), inner(length(min = 1, max = 63)))]
+    #[schemars(length(max = limits::COMPLETED_EXERCISES), inner(length(min = 1, max = 63)))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Set)]
     pub completed_exercises: Vec<Id>,
 
     /// Production signals by name, for example `commitsPerWeek`, `ciFailureRate` (percent),
     /// `mttrMinutes`, `newDependenciesToday`. Bots may own this map with their own field manager.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 64))]
+    #[schemars(extend("maxProperties" = limits::SIGNALS))]
     #[x_kube(validation = kube::core::Rule::new("self.all(k, size(k) <= 63)").message("signal names are at most 63 characters"))]
     pub signals: BTreeMap<String, f64>,
 
     /// Exercises the learner keeps failing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 500))]
+    #[schemars(length(max = limits::STRUGGLES))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["exercise".into()]))]
     pub struggles: Vec<StruggleEntry>,
 
     /// Hours the learner can spend each week.
     #[serde(default = "default_hours_per_week")]
-    #[schemars(range(min = 1, max = 168))]
+    #[schemars(range(min = 1, max = limits::HOURS_PER_WEEK))]
     pub hours_per_week: u32,
 
     /// How many next exercises to list in status.
     #[serde(default = "default_next_exercises_limit")]
-    #[schemars(range(min = 0, max = 20))]
+    #[schemars(range(min = 0, max = limits::NEXT_EXERCISES))]
     pub next_exercises_limit: u32,
 
     /// A learner on a break: the roadmap is still computed, but no exercises are proposed.
@@ -122,7 +123,7 @@ pub struct StruggleEntry {
     #[schemars(length(min = 1, max = 63))]
     pub exercise: Id,
     /// Failed attempts so far.
-    #[schemars(range(min = 0, max = 10000))]
+    #[schemars(range(min = 0, max = limits::FAILURES))]
     pub failures: u32,
 }
 
@@ -140,7 +141,7 @@ pub struct LearningPathStatus {
     pub track_generation: Option<i64>,
     /// `Ready`, `Valid` and `Stalled`, as kstatus understands them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 8))]
+    #[schemars(length(max = limits::STATUS_CONDITIONS))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<Condition>,
     /// How far the learner is.

@@ -2,6 +2,7 @@
 
 mod crd;
 mod learning_path;
+pub mod limits;
 mod track;
 
 pub use crd::{CrdError, crd_files, crd_kustomization, crds, crds_yaml, write_crd_dir};

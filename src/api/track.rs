@@ -6,26 +6,10 @@ use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::limits;
+
 /// Identifier of a module, exercise, dimension, rule or skill: a lowercase DNS label.
 pub type Id = String;
-
-/// Limits shared by the schema and the planner, so that CEL costs stay bounded.
-pub mod limits {
-    /// Most modules in one Track.
-    pub const MODULES: usize = 500;
-    /// Most exercises in one module.
-    pub const EXERCISES: usize = 50;
-    /// Most prerequisites of one module.
-    pub const PREREQUISITES: usize = 50;
-    /// Most dimensions in one Track.
-    pub const DIMENSIONS: usize = 50;
-    /// Most rules in one Track.
-    pub const RULES: usize = 100;
-    /// Most profiles of one kind (industries or roles).
-    pub const PROFILES: usize = 50;
-    /// Most weight entries in one profile.
-    pub const WEIGHTS: usize = 550;
-}
 
 /// A curriculum: skill modules with prerequisites and exercises, weighted per industry and role.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -61,12 +45,12 @@ pub struct TrackSpec {
 
     /// The capability axes (the radar chart) that modules belong to.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 50))]
+    #[schemars(length(max = limits::DIMENSIONS))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["id".into()]))]
     pub dimensions: Vec<Dimension>,
 
     /// The skill modules. Ids are unique; prerequisites must name modules of this Track.
-    #[schemars(length(min = 1, max = 500))]
+    #[schemars(length(min = 1, max = limits::MODULES))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["id".into()]))]
     pub modules: Vec<Module>,
 
@@ -76,7 +60,7 @@ pub struct TrackSpec {
 
     /// Adaptive rules: when every condition on the learner's signals holds, the action applies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 100))]
+    #[schemars(length(max = limits::RULES))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["id".into()]))]
     pub rules: Vec<TrackRule>,
 
@@ -86,7 +70,7 @@ pub struct TrackSpec {
 
     /// Cross-role transfer: an assessed skill from another background credits a module here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 200))]
+    #[schemars(length(max = limits::TRANSFERS))]
     pub transfers: Vec<Transfer>,
 }
 
@@ -126,16 +110,16 @@ pub struct Module {
     #[schemars(length(min = 1, max = 63))]
     pub dimension: Option<Id>,
     /// Estimated hours of study for the whole module.
-    #[schemars(range(min = 0, max = 10000))]
+    #[schemars(range(min = 0, max = limits::MODULE_HOURS))]
     pub hours: u32,
     /// Modules that must be done before this one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 50), inner(length(min = 1, max = 63)))]
+    #[schemars(length(max = limits::PREREQUISITES), inner(length(min = 1, max = 63)))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Set)]
     pub prerequisites: Vec<Id>,
     /// Hands-on exercises, in the order the author suggests doing them. Ids are unique in the Track.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 50))]
+    #[schemars(length(max = limits::EXERCISES))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["id".into()]))]
     pub exercises: Vec<Exercise>,
 }
@@ -153,7 +137,7 @@ pub struct Exercise {
     #[schemars(length(min = 1, max = 200))]
     pub title: String,
     /// Estimated hours.
-    #[schemars(range(min = 1, max = 1000))]
+    #[schemars(range(min = 1, max = limits::EXERCISE_HOURS))]
     pub hours: u32,
     /// How hard the exercise is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,11 +169,11 @@ pub enum Difficulty {
 pub struct Profiles {
     /// Profiles by industry name (for example `fintech`, `iot`, `cloud`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 50))]
+    #[schemars(extend("maxProperties" = limits::PROFILES))]
     pub industries: BTreeMap<String, Profile>,
     /// Profiles by role name (for example `backend`, `cloud-platform`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 50))]
+    #[schemars(extend("maxProperties" = limits::PROFILES))]
     pub roles: BTreeMap<String, Profile>,
 }
 
@@ -205,7 +189,7 @@ impl Profiles {
 pub struct Profile {
     /// Weight by module id or dimension id; a module key beats a dimension key; missing means 1.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 550))]
+    #[schemars(extend("maxProperties" = limits::WEIGHTS))]
     pub weights: BTreeMap<Id, f64>,
 }
 
@@ -219,7 +203,7 @@ pub struct TrackRule {
     )]
     pub id: Id,
     /// Conditions that must all hold.
-    #[schemars(length(min = 1, max = 10))]
+    #[schemars(length(min = 1, max = limits::CONDITIONS))]
     pub when: Vec<SignalCondition>,
     /// What happens when the rule fires.
     pub then: RuleAction,
@@ -344,7 +328,7 @@ pub struct Struggle {
 fn remedial_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({
         "type": "object",
-        "maxProperties": 500,
+        "maxProperties": limits::REMEDIES,
         "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 63},
     })
 }
@@ -382,7 +366,7 @@ pub struct TrackStatus {
     pub exercises: Option<u32>,
     /// `Valid`: whether the curriculum itself is consistent (ids, prerequisites, weights, rules).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 8))]
+    #[schemars(length(max = limits::STATUS_CONDITIONS))]
     #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["type".into()]))]
     pub conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition>,
 }

@@ -19,111 +19,79 @@ fn num(x: f64) -> String {
 }
 
 impl Explainer<'_> {
-    /// Why an exercise of module `m` is next.
+    /// Why an exercise of module `m` is next: its urgency, its gap, its weight, its boosts and
+    /// its priority, in that order.
     pub fn module(&self, m: usize) -> String {
         let module = self.index.modules[m];
-        let s = &self.scores[m];
-        let p = &self.placements[m];
-        let mut parts = Vec::new();
-
-        match &p.urgency {
-            Some(Urgency::Rule(r)) => {
-                let rule = &self.index.track.rules[*r];
-                parts.push(format!(
-                    "brought forward by rule {}: {}",
-                    rule.id, rule.message
-                ));
-            }
-            Some(Urgency::Remedy(exercise)) => {
-                parts.push(format!(
-                    "remedy for frozen exercise {exercise}: do this first"
-                ));
-            }
-            Some(Urgency::NeededBy(d)) => {
-                parts.push(format!(
-                    "needed first by {}, which comes early",
-                    self.index.modules[*d].id
-                ));
-            }
-            None => {}
+        let (s, p) = (&self.scores[m], &self.placements[m]);
+        let mut parts: Vec<String> = self.urgency(p).into_iter().collect();
+        parts.push(self.gap(s));
+        if !s.weight_parts.is_empty() {
+            parts.push(weight(s));
         }
+        parts.extend(s.boosted_by.iter().map(|&r| self.boost(r)));
+        parts.push(match p.inherited_from {
+            Some(d) => format!(
+                "unlocks {} (priority {})",
+                self.index.modules[d].id,
+                num(p.priority)
+            ),
+            None => format!("priority {}", num(p.priority)),
+        });
+        format!("{}: {}", module.title, parts.join("; "))
+    }
 
-        let gap = match &s.score_source {
+    fn urgency(&self, p: &Placement) -> Option<String> {
+        Some(match p.urgency.as_ref()? {
+            Urgency::Rule(r) => {
+                let rule = &self.index.track.rules[*r];
+                format!("brought forward by rule {}: {}", rule.id, rule.message)
+            }
+            Urgency::Remedy(exercise) => {
+                format!("remedy for frozen exercise {exercise}: do this first")
+            }
+            Urgency::NeededBy(d) => format!(
+                "needed first by {}, which comes early",
+                self.index.modules[*d].id
+            ),
+        })
+    }
+
+    fn gap(&self, s: &ModuleScore) -> String {
+        let gap = num(s.gap * 100.0);
+        match &s.score_source {
             _ if s.completed_exercise_hours > 0 && s.exercise_fraction * 100.0 >= s.score => {
                 format!(
-                    "gap {}% ({} of {} exercise hours done)",
-                    num(s.gap * 100.0),
-                    s.completed_exercise_hours,
-                    s.total_exercise_hours
+                    "gap {gap}% ({} of {} exercise hours done)",
+                    s.completed_exercise_hours, s.total_exercise_hours
                 )
             }
             ScoreSource::None => "gap 100% (not assessed yet)".to_string(),
-            ScoreSource::Module => format!(
-                "gap {}% (assessed {}/100)",
-                num(s.gap * 100.0),
-                num(s.score)
-            ),
+            ScoreSource::Module => format!("gap {gap}% (assessed {}/100)", num(s.score)),
             ScoreSource::Dimension(d) => {
                 let title = self
                     .index
                     .dimension_titles
                     .get(*d)
                     .map_or(*d, String::as_str);
-                format!(
-                    "gap {}% ({title} assessed {}/100)",
-                    num(s.gap * 100.0),
-                    num(s.score)
-                )
+                format!("gap {gap}% ({title} assessed {}/100)", num(s.score))
             }
             ScoreSource::Transfer {
                 skill,
                 ratio,
                 skill_score,
             } => format!(
-                "gap {}% ({}/100 credited from {skill} {skill_score} x {})",
-                num(s.gap * 100.0),
+                "gap {gap}% ({}/100 credited from {skill} {skill_score} x {})",
                 num(s.score),
                 num(*ratio)
             ),
-        };
-        parts.push(gap);
+        }
+    }
 
-        if !s.weight_parts.is_empty() {
-            let why: Vec<String> = s
-                .weight_parts
-                .iter()
-                .map(|w| {
-                    format!(
-                        "{} {} weighs {} x{}",
-                        w.kind,
-                        w.profile,
-                        w.key,
-                        num(w.value)
-                    )
-                })
-                .collect();
-            parts.push(format!("weight {} ({})", num(s.weight), why.join(", ")));
-        }
-        for &r in &s.boosted_by {
-            let rule = &self.index.track.rules[r];
-            let factor = rule.then.boost.as_ref().map_or(1.0, |b| b.factor);
-            parts.push(format!(
-                "x{} by rule {}: {}",
-                num(factor),
-                rule.id,
-                rule.message
-            ));
-        }
-        if let Some(d) = p.inherited_from {
-            parts.push(format!(
-                "unlocks {} (priority {})",
-                self.index.modules[d].id,
-                num(p.priority)
-            ));
-        } else {
-            parts.push(format!("priority {}", num(p.priority)));
-        }
-        format!("{}: {}", module.title, parts.join("; "))
+    fn boost(&self, r: usize) -> String {
+        let rule = &self.index.track.rules[r];
+        let factor = rule.then.boost.as_ref().map_or(1.0, |b| b.factor);
+        format!("x{} by rule {}: {}", num(factor), rule.id, rule.message)
     }
 
     /// Why a remedy exercise is next.
@@ -138,4 +106,21 @@ impl Explainer<'_> {
             "remedy for {frozen}, frozen after {failures} failed attempts: do this first, then retry it"
         )
     }
+}
+
+fn weight(s: &ModuleScore) -> String {
+    let why: Vec<String> = s
+        .weight_parts
+        .iter()
+        .map(|w| {
+            format!(
+                "{} {} weighs {} x{}",
+                w.kind,
+                w.profile,
+                w.key,
+                num(w.value)
+            )
+        })
+        .collect();
+    format!("weight {} ({})", num(s.weight), why.join(", "))
 }

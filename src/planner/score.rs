@@ -109,6 +109,40 @@ fn score_one<'a>(
     fired: &[usize],
     profiles: &[(&'static str, &'a str, &'a ProfileWeights)],
 ) -> ModuleScore<'a> {
+    let (score, score_source) = assessed_score(index, i, m);
+    let exercises = exercise_progress(index, i, m);
+    let done = score >= threshold || exercises.all_done;
+    let own_score = matches!(
+        score_source,
+        ScoreSource::Module | ScoreSource::Transfer { .. }
+    ) && score > 0.0;
+    let started = own_score || exercises.completed_hours > 0;
+    let gap = if done {
+        0.0
+    } else {
+        1.0 - (score / 100.0).max(exercises.fraction)
+    };
+    let (weight, weight_parts) = weight(i, m, profiles);
+    let (boost, boosted_by) = boost(index, m, fired);
+    ModuleScore {
+        score,
+        score_source,
+        exercise_fraction: exercises.fraction,
+        completed_exercise_hours: exercises.completed_hours,
+        total_exercise_hours: exercises.total_hours,
+        done,
+        started,
+        gap,
+        weight,
+        weight_parts,
+        boosted_by,
+        base_priority: weight * gap * boost,
+        remaining_hours: (f64::from(m.hours) * gap).round() as u32,
+    }
+}
+
+/// The module's own assessment, else its dimension's, raised by the best transfer.
+fn assessed_score<'a>(index: &Index<'a>, i: usize, m: &'a Module) -> (f64, ScoreSource<'a>) {
     let assessment = &index.spec.assessment;
     let (mut score, mut score_source) = match assessment.get(&m.id) {
         Some(&s) => (f64::from(s), ScoreSource::Module),
@@ -137,35 +171,50 @@ fn score_one<'a>(
             }
         }
     }
+    (score, score_source)
+}
 
-    let total_exercise_hours = index.shared.exercise_hours[i];
-    let mut completed_exercise_hours = 0u32;
-    let mut all_exercises_done = !m.exercises.is_empty();
+/// How much of a module's exercise work is done.
+struct ExerciseProgress {
+    completed_hours: u32,
+    total_hours: u32,
+    /// Completed hours / all hours (0 without exercises).
+    fraction: f64,
+    /// It has exercises and all are done.
+    all_done: bool,
+}
+
+fn exercise_progress(index: &Index, i: usize, m: &Module) -> ExerciseProgress {
+    let total_hours = index.shared.exercise_hours[i];
+    let mut completed_hours = 0u32;
+    let mut all_done = !m.exercises.is_empty();
     for (k, e) in m.exercises.iter().enumerate() {
         if index.exercise_done(i, k) {
-            completed_exercise_hours += e.hours;
+            completed_hours += e.hours;
         } else {
-            all_exercises_done = false;
+            all_done = false;
         }
     }
-    let exercise_fraction = if total_exercise_hours == 0 {
+    let fraction = if total_hours == 0 {
         0.0
     } else {
-        f64::from(completed_exercise_hours) / f64::from(total_exercise_hours)
+        f64::from(completed_hours) / f64::from(total_hours)
     };
-    let done = score >= threshold || all_exercises_done;
-    let own_score = matches!(
-        score_source,
-        ScoreSource::Module | ScoreSource::Transfer { .. }
-    ) && score > 0.0;
-    let started = own_score || completed_exercise_hours > 0;
-    let gap = if done {
-        0.0
-    } else {
-        1.0 - (score / 100.0).max(exercise_fraction)
-    };
+    ExerciseProgress {
+        completed_hours,
+        total_hours,
+        fraction,
+        all_done,
+    }
+}
 
-    let mut weight_parts = Vec::new();
+/// The product of the learner's profile weights for the module, and where each came from.
+fn weight<'a>(
+    i: usize,
+    m: &'a Module,
+    profiles: &[(&'static str, &'a str, &'a ProfileWeights)],
+) -> (f64, Vec<WeightPart<'a>>) {
+    let mut parts = Vec::new();
     let mut weight = 1.0;
     for &(kind, profile, weights) in profiles {
         if let Some((key, value)) = weights[i] {
@@ -174,7 +223,7 @@ fn score_one<'a>(
                 _ => m.id.as_str(),
             };
             weight *= value;
-            weight_parts.push(WeightPart {
+            parts.push(WeightPart {
                 kind,
                 profile,
                 key,
@@ -182,7 +231,11 @@ fn score_one<'a>(
             });
         }
     }
+    (weight, parts)
+}
 
+/// The product of the fired rules' boosts of the module, and which rules they are.
+fn boost(index: &Index, m: &Module, fired: &[usize]) -> (f64, Vec<usize>) {
     let mut boost = 1.0;
     let mut boosted_by = Vec::new();
     for &r in fired {
@@ -193,21 +246,5 @@ fn score_one<'a>(
             boosted_by.push(r);
         }
     }
-
-    let remaining_hours = (f64::from(m.hours) * gap).round() as u32;
-    ModuleScore {
-        score,
-        score_source,
-        exercise_fraction,
-        completed_exercise_hours,
-        total_exercise_hours,
-        done,
-        started,
-        gap,
-        weight,
-        weight_parts,
-        boosted_by,
-        base_priority: weight * gap * boost,
-        remaining_hours,
-    }
+    (boost, boosted_by)
 }

@@ -47,81 +47,116 @@ pub fn compose_status(
     outcome: Outcome,
     now: Time,
 ) -> LearningPathStatus {
-    let previous_conditions = previous
-        .map(|p| p.conditions.as_slice())
-        .unwrap_or_default();
-    let condition = |type_: &str, status: bool, reason: &str, message: &str| {
+    let conditions = Conditions {
+        previous: previous
+            .map(|p| p.conditions.as_slice())
+            .unwrap_or_default(),
+        generation,
+        now,
+    };
+    match outcome {
+        Outcome::Planned {
+            plan,
+            track_generation,
+        } => planned(*plan, generation, track_generation, &conditions),
+        Outcome::Invalid {
+            invalid,
+            track_generation,
+        } => invalid_status(
+            previous,
+            &invalid,
+            generation,
+            track_generation,
+            &conditions,
+        ),
+    }
+}
+
+/// Builds conditions that keep the previous `lastTransitionTime` unless their status flips.
+struct Conditions<'a> {
+    previous: &'a [Condition],
+    generation: Option<i64>,
+    now: Time,
+}
+
+impl Conditions<'_> {
+    fn make(&self, type_: &str, status: bool, reason: &str, message: &str) -> Condition {
         let status = if status { "True" } else { "False" };
-        let last_transition_time = previous_conditions
+        let last_transition_time = self
+            .previous
             .iter()
             .find(|c| c.type_ == type_ && c.status == status)
             .map(|c| c.last_transition_time.clone())
-            .unwrap_or_else(|| now.clone());
+            .unwrap_or_else(|| self.now.clone());
         Condition {
             type_: type_.to_string(),
             status: status.to_string(),
             reason: reason.to_string(),
             message: message.to_string(),
-            observed_generation: generation,
+            observed_generation: self.generation,
             last_transition_time,
         }
-    };
-
-    match outcome {
-        Outcome::Planned {
-            plan,
-            track_generation,
-        } => {
-            let plan = *plan;
-            let conditions = vec![
-                condition(condition_types::READY, true, "PlanComputed", &plan.summary),
-                condition(
-                    condition_types::STALLED,
-                    false,
-                    "PlanComputed",
-                    "the roadmap is current",
-                ),
-                condition(
-                    condition_types::VALID,
-                    true,
-                    "InputsValid",
-                    "the Track and the spec are consistent",
-                ),
-            ];
-            LearningPathStatus {
-                observed_generation: generation,
-                track_generation,
-                conditions,
-                progress: Some(plan.progress),
-                stages: plan.stages,
-                mastered: plan.mastered,
-                optional: plan.optional,
-                frozen_exercises: plan.frozen_exercises,
-                next_exercises: plan.next_exercises,
-                triggered_rules: plan.triggered_rules,
-                estimated_weeks: Some(plan.estimated_weeks),
-                summary: Some(plan.summary),
-            }
-        }
-        Outcome::Invalid {
-            invalid,
-            track_generation,
-        } => {
-            let reason = invalid.reason.as_str();
-            let message = &invalid.message;
-            // The last good plan stays: a typo in Git must not wipe a learner's roadmap.
-            let mut status = previous.cloned().unwrap_or_default();
-            status.observed_generation = generation;
-            if track_generation.is_some() {
-                status.track_generation = track_generation;
-            }
-            status.conditions = vec![
-                condition(condition_types::READY, false, reason, message),
-                condition(condition_types::STALLED, true, reason, message),
-                condition(condition_types::VALID, false, reason, message),
-            ];
-            status.summary = Some(format!("invalid: {reason}"));
-            status
-        }
     }
+}
+
+fn planned(
+    plan: Plan,
+    generation: Option<i64>,
+    track_generation: Option<i64>,
+    conditions: &Conditions,
+) -> LearningPathStatus {
+    let conditions = vec![
+        conditions.make(condition_types::READY, true, "PlanComputed", &plan.summary),
+        conditions.make(
+            condition_types::STALLED,
+            false,
+            "PlanComputed",
+            "the roadmap is current",
+        ),
+        conditions.make(
+            condition_types::VALID,
+            true,
+            "InputsValid",
+            "the Track and the spec are consistent",
+        ),
+    ];
+    LearningPathStatus {
+        observed_generation: generation,
+        track_generation,
+        conditions,
+        progress: Some(plan.progress),
+        stages: plan.stages,
+        mastered: plan.mastered,
+        optional: plan.optional,
+        frozen_exercises: plan.frozen_exercises,
+        next_exercises: plan.next_exercises,
+        triggered_rules: plan.triggered_rules,
+        estimated_weeks: Some(plan.estimated_weeks),
+        summary: Some(plan.summary),
+    }
+}
+
+/// The last good plan stays: a typo in Git must not wipe a learner's roadmap. Only the verdict
+/// and the generations change.
+fn invalid_status(
+    previous: Option<&LearningPathStatus>,
+    invalid: &Invalid,
+    generation: Option<i64>,
+    track_generation: Option<i64>,
+    conditions: &Conditions,
+) -> LearningPathStatus {
+    let reason = invalid.reason.as_str();
+    let message = &invalid.message;
+    let mut status = previous.cloned().unwrap_or_default();
+    status.observed_generation = generation;
+    if track_generation.is_some() {
+        status.track_generation = track_generation;
+    }
+    status.conditions = vec![
+        conditions.make(condition_types::READY, false, reason, message),
+        conditions.make(condition_types::STALLED, true, reason, message),
+        conditions.make(condition_types::VALID, false, reason, message),
+    ];
+    status.summary = Some(format!("invalid: {reason}"));
+    status
 }
