@@ -3,6 +3,13 @@
 //! denial of service"): one 500-deep chain, a wide fan-in, the most prerequisite edges an acyclic
 //! Track can have, and a Track and learner at every count limit.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 use std::hint::black_box;
 use std::path::Path;
 

@@ -9,3 +9,6 @@ pub mod cli;
 pub mod controller;
 pub mod planner;
 pub mod telemetry;
+
+#[cfg(test)]
+mod fixtures;

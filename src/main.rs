@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use std::net::SocketAddr;
 
 use learnpath::cli::{self, PlanFormat};
 use learnpath::controller::{self, Options};
@@ -58,62 +57,22 @@ enum Command {
     },
 }
 
+/// `learnpath run`: the operator's options, and how it logs.
 #[derive(clap::Args)]
 struct RunArgs {
-    /// Address of /metrics, /healthz and /readyz.
-    #[arg(long, default_value = "0.0.0.0:8080", env = "LEARNPATH_METRICS_ADDR")]
-    metrics_addr: SocketAddr,
-    /// Hold a Lease before reconciling, for more than one replica.
-    #[arg(long)]
-    leader_elect: bool,
-    /// Name of the leader Lease (one per release, when several share a namespace).
-    #[arg(long, default_value = "learnpath-leader")]
-    lease_name: String,
-    /// Namespace of the leader Lease.
-    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
-    lease_namespace: String,
-    /// This replica's name in the Lease (defaults to the pod name, else host and process id).
-    #[arg(long, env = "POD_NAME")]
-    identity: Option<String>,
-    /// Watch LearningPaths in this namespace only.
-    #[arg(long)]
-    namespace: Option<String>,
-    /// Reconciles running at once.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    concurrency: u16,
-    /// Status writes of a Track fan-out in flight at once. About the number at which the API
-    /// server reaches its best write rate: more only lengthen its queue, and a person's edit,
-    /// which bypasses this limit, would wait in that queue.
-    #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    fanout_writes: u16,
+    #[command(flatten)]
+    operator: Options,
     /// Log line format.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
 }
 
-fn default_identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "learnpath".to_string());
-    format!("{host}-{}", std::process::id())
-}
-
 fn run(args: RunArgs) -> ExitCode {
     telemetry::init(args.log_format);
-    let options = Options {
-        metrics_addr: args.metrics_addr,
-        leader_elect: args.leader_elect,
-        lease_name: args.lease_name,
-        lease_namespace: args.lease_namespace,
-        identity: args.identity.unwrap_or_else(default_identity),
-        namespace: args.namespace,
-        concurrency: args.concurrency,
-        fanout_writes: args.fanout_writes,
-    };
     let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
         return ExitCode::FAILURE;
     };
-    match runtime.block_on(controller::run(options)) {
+    match runtime.block_on(controller::run(args.operator)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "operator stopped");
@@ -206,5 +165,17 @@ fn main() -> ExitCode {
                 .map_err(|e| e.to_string())
                 .and_then(|s| cli::render(&s, output)),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Args;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Args::command().debug_assert();
     }
 }

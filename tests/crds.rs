@@ -1,5 +1,12 @@
 //! `crds/` must hold exactly what the types generate.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 use std::path::Path;
 
 #[test]

@@ -1,5 +1,12 @@
 //! The example learners' roadmaps say what the seed says about them (examples/EXPECTATIONS.md).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;

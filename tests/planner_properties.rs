@@ -1,5 +1,12 @@
 //! Invariants of the planner over generated curricula (proptest).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use learnpath::api::{

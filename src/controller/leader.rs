@@ -120,13 +120,13 @@ impl Lease {
 pub async fn acquire(client: &Client, options: &Options) -> Result<Lease, RunError> {
     let manager = LeaseManagerBuilder::new(client.clone(), options.lease_name.clone())
         .with_namespace(options.lease_namespace.clone())
-        .with_identity(options.identity.clone())
+        .with_identity(options.identity())
         .with_duration(LEASE_SECONDS)
         .with_grace(GRACE_SECONDS)
         .build()
         .await?;
     let (mut state, task) = manager.watch().await;
-    info!(identity = %options.identity, namespace = %options.lease_namespace, "waiting for the leader lease");
+    info!(identity = %options.identity(), namespace = %options.lease_namespace, "waiting for the leader lease");
     while !*state.borrow_and_update() {
         if state.changed().await.is_err() {
             return Err(RunError::LostLease);
@@ -136,7 +136,7 @@ pub async fn acquire(client: &Client, options: &Options) -> Result<Lease, RunErr
     let fence = tokio::spawn(fence(
         Api::namespaced(client.clone(), &options.lease_namespace),
         options.lease_name.clone(),
-        options.identity.clone(),
+        options.identity(),
         fenced_tx,
     ));
     Ok(Lease {

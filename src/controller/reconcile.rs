@@ -1,33 +1,27 @@
-//! One reconcile: resolve the Track, plan, compose the status, and write it only if it changed.
+//! One reconcile of a LearningPath, as named steps: wait for the caches, compute the desired
+//! status (pure), decide the write (pure), send it, announce the transitions
+//! (docs/controller.md §3, §5, §7, §8).
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kube::api::{Patch, PatchParams};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
-use kube::runtime::events::Recorder;
-use kube::runtime::reflector::{ObjectRef, Store};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde_json::json;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Api, Resource, ResourceExt};
 use tracing::{debug, info, warn};
 
 use crate::api::{LearningPath, LearningPathStatus, Track, TrackSpec};
 use crate::planner::{self, Curriculum, Invalid, Outcome, Reason};
 
-use super::curricula::Curricula;
+use super::errors::CrdOutOfDate;
 use super::events;
-use super::metrics::{ErrorLabels, Metrics, OutcomeLabels};
-use super::own_writes::OwnWrites;
+use super::metrics::{ErrorLabels, OutcomeLabels};
+use super::write::{self, Write};
 
-/// The field manager of every status write; one fixed name so server-side apply can tell our
-/// fields from a bot's or Git's.
-pub const FIELD_MANAGER: &str = "learnpath-controller";
-
-/// What to do about an out-of-date CRD, in every error that finds one.
-pub(super) const APPLY_CRDS: &str =
-    "apply this release's CRDs (kubectl apply -f crds/, or learnpath crd | kubectl apply -f -)";
+pub use super::context::Context;
+pub use super::write::FIELD_MANAGER;
 
 /// Errors a reconcile can end with; all are retried with per-object backoff.
 #[derive(Debug, thiserror::Error)]
@@ -47,17 +41,9 @@ pub enum Error {
     /// A LearningPath without a namespace: the API server never sends one, so this is a bug.
     #[error("LearningPath {0} has no namespace")]
     NoNamespace(String),
-    /// The installed LearningPath CRD does not declare status fields this release writes: it is
-    /// another release's. (Server-side apply refuses the whole patch, with a 500.)
-    #[error(
-        "the installed LearningPath CRD does not declare {fields}, which this release writes (status patch of {object} refused): {APPLY_CRDS}"
-    )]
-    CrdOutOfDate {
-        /// namespace/name.
-        object: String,
-        /// The undeclared field paths, comma-separated (`.status.estimatedWeeks`).
-        fields: String,
-    },
+    /// The installed LearningPath CRD is another release's.
+    #[error(transparent)]
+    CrdOutOfDate(#[from] CrdOutOfDate),
 }
 
 impl Error {
@@ -70,7 +56,7 @@ impl Error {
                 _ => false,
             },
             // Retrying soon cannot help until somebody applies the CRDs: back off fully.
-            Error::CacheGone | Error::NoNamespace(_) | Error::CrdOutOfDate { .. } => false,
+            Error::CacheGone | Error::NoNamespace(_) | Error::CrdOutOfDate(_) => false,
         }
     }
 
@@ -86,79 +72,13 @@ impl Error {
             } if status.code == 429 => "throttled",
             Error::Patch { .. } => "api",
             Error::NoNamespace(_) | Error::CacheGone => "internal",
-            Error::CrdOutOfDate { .. } => "crd_out_of_date",
+            Error::CrdOutOfDate(_) => "crd_out_of_date",
         }
-    }
-}
-
-/// Shared state of all reconciles.
-pub struct Context {
-    /// The API client.
-    pub client: Client,
-    /// Every Track, kept by a reflector: a reconcile never reads a Track from the API server.
-    pub tracks: Store<Track>,
-    /// Publishes events.
-    pub recorder: Recorder,
-    /// Metrics.
-    pub metrics: Metrics,
-    /// Consecutive failures per object, for exponential backoff.
-    failures: Mutex<HashMap<ObjectRef<LearningPath>, u32>>,
-    /// True once both caches are filled.
-    synced: tokio::sync::watch::Sender<bool>,
-    /// Learners waiting for a replan after a Track change.
-    fanout: Arc<super::FanOut>,
-    /// Status writes whose watch events have not come back yet.
-    own_writes: OwnWrites,
-    /// Each Track indexed once per generation, for all of its learners.
-    pub curricula: Curricula,
-}
-
-impl Context {
-    /// A context for a controller.
-    pub fn new(
-        client: Client,
-        tracks: Store<Track>,
-        recorder: Recorder,
-        metrics: Metrics,
-        fanout: Arc<super::FanOut>,
-    ) -> Self {
-        Context {
-            client,
-            tracks,
-            recorder,
-            metrics,
-            failures: Mutex::new(HashMap::new()),
-            synced: tokio::sync::watch::Sender::new(false),
-            fanout,
-            own_writes: OwnWrites::default(),
-            curricula: Curricula::default(),
-        }
-    }
-
-    /// Whether this watch event is our own status write coming back: see [`OwnWrites::is_own`].
-    pub fn is_own_write(&self, lp: &LearningPath) -> bool {
-        self.own_writes.is_own(lp)
-    }
-
-    /// Where the cache-sync task reports that both caches are filled.
-    pub fn synced_sender(&self) -> tokio::sync::watch::Sender<bool> {
-        self.synced.clone()
-    }
-
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<ObjectRef<LearningPath>, u32>> {
-        // A poisoned lock only means another reconcile panicked mid-update of a counter.
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 /// The status the LearningPath should have now: the pure middle of the pipeline.
-pub fn desired_status(
-    lp: &LearningPath,
-    track: Option<&Track>,
-    now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
-) -> LearningPathStatus {
+pub fn desired_status(lp: &LearningPath, track: Option<&Track>, now: Time) -> LearningPathStatus {
     let curriculum = track.map(|t| (t, Curriculum::new(&t.spec)));
     status_for(lp, curriculum.as_ref().map(|(t, c)| (*t, c)), now)
 }
@@ -167,7 +87,7 @@ pub fn desired_status(
 fn status_for<S: Borrow<TrackSpec>>(
     lp: &LearningPath,
     track: Option<(&Track, &Curriculum<S>)>,
-    now: k8s_openapi::apimachinery::pkg::apis::meta::v1::Time,
+    now: Time,
 ) -> LearningPathStatus {
     let outcome = match track {
         None => Outcome::Invalid {
@@ -199,37 +119,16 @@ pub async fn reconcile(lp: Arc<LearningPath>, ctx: Arc<Context>) -> Result<Actio
     if let Some(waited) = ctx.fanout.waited(&key) {
         ctx.metrics.trigger_wait.observe(waited.as_secs_f64());
     }
-    let result = reconcile_inner(&lp, &key, &ctx).await;
+    let result = reconcile_steps(&lp, &key, &ctx).await;
     ctx.fanout.done(&key);
-    ctx.metrics
-        .duration
-        .observe(started.elapsed().as_secs_f64());
-    match &result {
-        Ok(written) => {
-            ctx.failures().remove(&key);
-            let outcome = if *written { "written" } else { "unchanged" };
-            ctx.metrics
-                .reconciles
-                .get_or_create(&OutcomeLabels { outcome })
-                .inc();
-        }
-        Err(e) => {
-            ctx.metrics
-                .reconciles
-                .get_or_create(&OutcomeLabels { outcome: "error" })
-                .inc();
-            ctx.metrics
-                .errors
-                .get_or_create(&ErrorLabels { kind: e.kind() })
-                .inc();
-        }
-    }
+    record(&ctx, &key, &result, started);
     // The plan depends only on the LearningPath and its Track, and both are watched: there is
     // nothing to poll for, so no periodic requeue (an idle cluster sees no writes).
     result.map(|_| Action::await_change())
 }
 
-async fn reconcile_inner(
+/// The steps of a reconcile; true when a status was written.
+async fn reconcile_steps(
     lp: &LearningPath,
     key: &ObjectRef<LearningPath>,
     ctx: &Context,
@@ -239,116 +138,115 @@ async fn reconcile_inner(
         .namespace()
         .ok_or_else(|| Error::NoNamespace(name.clone()))?;
     // Until the Track cache is filled every learner would read TrackNotFound.
-    if ctx
-        .synced
-        .subscribe()
-        .wait_for(|synced| *synced)
-        .await
-        .is_err()
-    {
+    if !ctx.caches_synced().await {
         return Err(Error::CacheGone);
     }
+    let desired = desired_from_cache(lp, ctx);
+    let write = write::decide(lp, &desired);
+    if write == Write::Unchanged {
+        debug!(%namespace, %name, "status unchanged");
+        return Ok(false);
+    }
+    send(lp, key, ctx, &namespace, &write).await?;
+    info!(%namespace, %name, summary = desired.summary.as_deref().unwrap_or_default(), "status written");
+    announce(lp, ctx, &desired).await;
+    Ok(true)
+}
+
+/// The desired status, from the cached Track indexed once per generation.
+fn desired_from_cache(lp: &LearningPath, ctx: &Context) -> LearningPathStatus {
     let track = ctx.tracks.get(&ObjectRef::new(&lp.spec.track_ref.name));
     let curriculum = track.as_deref().map(|t| ctx.curricula.get(t));
-    let now = super::now();
-    let desired = status_for(lp, track.as_deref().zip(curriculum.as_deref()), now);
-    let api: Api<LearningPath> = Api::namespaced(ctx.client.clone(), &namespace);
+    status_for(
+        lp,
+        track.as_deref().zip(curriculum.as_deref()),
+        super::now(),
+    )
+}
 
-    let (params, patch) = if is_invalid(&desired) && super::cache::is_trimmed(lp) {
-        // Invalid inputs keep the last good plan, which the cache holds only as a digest: only
-        // the verdict is written, by a merge patch that leaves the plan's fields where they are.
-        if super::cache::same_verdict(lp, &desired) {
-            debug!(%namespace, %name, "status unchanged (still invalid)");
-            return Ok(false);
-        }
-        let verdict = json!({"status": {
-            "observedGeneration": desired.observed_generation,
-            "trackGeneration": desired.track_generation,
-            "conditions": desired.conditions,
-            "summary": desired.summary,
-        }});
-        let params = PatchParams {
-            field_manager: Some(FIELD_MANAGER.to_string()),
-            ..PatchParams::default()
-        };
-        (params, Patch::Merge(verdict))
-    } else {
-        let digest = super::cache::digest(&desired);
-        if super::cache::holds(lp, &digest) {
-            debug!(%namespace, %name, "status unchanged");
-            return Ok(false);
-        }
-        // Before the write: its watch event may come back before its response.
-        ctx.own_writes.expect_status(lp, digest);
-        let status = json!({
-            "apiVersion": LearningPath::api_version(&()),
-            "kind": LearningPath::kind(&()),
-            "status": desired,
-        });
-        (
-            PatchParams::apply(FIELD_MANAGER).force(),
-            Patch::Apply(status),
-        )
+/// Sends a write, registering it first so that its watch event (which may come back before its
+/// response) triggers no second reconcile.
+async fn send(
+    lp: &LearningPath,
+    key: &ObjectRef<LearningPath>,
+    ctx: &Context,
+    namespace: &str,
+    write: &Write,
+) -> Result<(), Error> {
+    let Some((params, patch)) = write.request() else {
+        return Ok(());
     };
+    if let Write::Status { digest, .. } = write {
+        ctx.own_writes.expect_status(lp, digest.clone());
+    }
     // A fan-out write waits for its turn here, so that an edit's write finds a short queue.
     let _turn = ctx.fanout.write_permit(key).await;
     ctx.metrics.status_writes.inc();
     let sent = Instant::now();
-    let response = api.patch_status(&name, &params, &patch).await;
+    let name = lp.name_any();
+    let response = Api::<LearningPath>::namespaced(ctx.client.clone(), namespace)
+        .patch_status(&name, &params, &patch)
+        .await;
     ctx.metrics
         .write_duration
         .observe(sent.elapsed().as_secs_f64());
-    let written = match response {
-        Ok(written) => written,
-        Err(source) => {
-            ctx.own_writes.forget(lp);
-            let object = format!("{namespace}/{name}");
-            if let Some(fields) = undeclared_fields(&source) {
-                return Err(Error::CrdOutOfDate { object, fields });
-            }
-            return Err(Error::Patch { object, source });
+    let written = response.map_err(|source| {
+        ctx.own_writes.forget(lp);
+        let object = format!("{namespace}/{name}");
+        match CrdOutOfDate::from_refusal("LearningPath", &object, &source) {
+            Some(out_of_date) => Error::CrdOutOfDate(out_of_date),
+            None => Error::Patch { object, source },
         }
-    };
-    if matches!(patch, Patch::Merge(_))
-        && let Some(version) = written.resource_version()
-    {
+    })?;
+    // A merged verdict's event can only be told by the resourceVersion the response returned.
+    if let (Write::Verdict(_), Some(version)) = (write, written.resource_version()) {
         ctx.own_writes.expect_version(lp, version);
     }
-    info!(%namespace, %name, summary = desired.summary.as_deref().unwrap_or_default(), "status written");
+    Ok(())
+}
 
+/// Publishes the events the change deserves.
+async fn announce(lp: &LearningPath, ctx: &Context, desired: &LearningPathStatus) {
     let reference = lp.object_ref(&());
-    for event in events::transitions(lp.status.as_ref(), &desired) {
+    for event in events::transitions(lp.status.as_ref(), desired) {
         ctx.metrics.events.inc();
-        if let Err(e) = ctx.recorder.publish(&event, &reference).await {
+        if let Err(e) = ctx.announcer.publish(&event, &reference).await {
             // An event is a courtesy; the status already says everything.
-            warn!(%namespace, %name, reason = %event.reason, error = %e, "event not published");
+            warn!(name = %lp.name_any(), reason = %event.reason, error = %e, "event not published");
         }
     }
-    Ok(true)
 }
 
-/// The field paths a server-side apply was refused for because the schema does not declare
-/// them, comma-separated, if that is why it was refused. The API server (structured-merge-diff)
-/// says `failed to create typed patch object (...): .status.x: field not declared in schema`,
-/// one path per undeclared field.
-pub(super) fn undeclared_fields(error: &kube::Error) -> Option<String> {
-    const UNDECLARED: &str = ": field not declared in schema";
-    let kube::Error::Api(status) = error else {
-        return None;
+/// Counts the outcome, and forgets the failures of an object that reconciled.
+fn record(
+    ctx: &Context,
+    key: &ObjectRef<LearningPath>,
+    result: &Result<bool, Error>,
+    started: Instant,
+) {
+    ctx.metrics
+        .duration
+        .observe(started.elapsed().as_secs_f64());
+    let outcome = match result {
+        Ok(true) => "written",
+        Ok(false) => "unchanged",
+        Err(_) => "error",
     };
-    let fields: std::collections::BTreeSet<&str> = status
-        .message
-        .match_indices(UNDECLARED)
-        .filter_map(|(at, _)| status.message[..at].split_whitespace().next_back())
-        .collect();
-    (!fields.is_empty()).then(|| fields.into_iter().collect::<Vec<_>>().join(", "))
-}
-
-fn is_invalid(status: &LearningPathStatus) -> bool {
-    status
-        .conditions
-        .iter()
-        .any(|c| c.type_ == planner::condition_types::VALID && c.status == "False")
+    ctx.metrics
+        .reconciles
+        .get_or_create(&OutcomeLabels { outcome })
+        .inc();
+    match result {
+        Ok(_) => {
+            ctx.failures().remove(key);
+        }
+        Err(e) => {
+            ctx.metrics
+                .errors
+                .get_or_create(&ErrorLabels { kind: e.kind() })
+                .inc();
+        }
+    }
 }
 
 /// The delay after `failures` consecutive failures: 1 s, 2 s, 4 s ... up to 5 minutes, but at
@@ -375,57 +273,35 @@ pub fn error_policy(lp: Arc<LearningPath>, error: &Error, ctx: Arc<Context>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn api_error(code: u16, message: &str) -> kube::Error {
-        let status: kube::core::Status = serde_json::from_value(json!({
-            "status": "Failure",
-            "code": code,
-            "message": message,
-            "reason": "InternalError",
-        }))
-        .expect("a Status");
-        kube::Error::Api(Box::new(status))
-    }
-
-    #[test]
-    fn a_refused_apply_names_the_fields_the_crd_does_not_declare() {
-        // As kube-apiserver 1.37 words it (seen in tests/drift), and with two fields.
-        let one = api_error(
-            500,
-            "failed to create typed patch object (/; learnpath.dev/v1alpha1, Kind=LearningPath): .status.estimatedWeeks: field not declared in schema",
-        );
-        assert_eq!(
-            undeclared_fields(&one).as_deref(),
-            Some(".status.estimatedWeeks")
-        );
-        let two = api_error(
-            500,
-            "failed to create typed patch object (/; learnpath.dev/v1alpha1, Kind=LearningPath): errors:\n  .status.summary: field not declared in schema\n  .status.estimatedWeeks: field not declared in schema",
-        );
-        assert_eq!(
-            undeclared_fields(&two).as_deref(),
-            Some(".status.estimatedWeeks, .status.summary")
-        );
-        assert_eq!(
-            undeclared_fields(&api_error(500, "etcdserver: request timed out")),
-            None
-        );
-        assert_eq!(
-            undeclared_fields(&api_error(409, "the object has been modified")),
-            None
-        );
-    }
+    use crate::controller::errors::api_error;
 
     #[test]
     fn an_out_of_date_crd_backs_off_like_a_permanent_error() {
-        let e = Error::CrdOutOfDate {
-            object: "ns/ada".into(),
-            fields: ".status.estimatedWeeks".into(),
-        };
+        let refusal = api_error(
+            500,
+            "failed to create typed patch object (/; learnpath.dev/v1alpha1, Kind=LearningPath): .status.estimatedWeeks: field not declared in schema",
+        );
+        let e = Error::from(
+            CrdOutOfDate::from_refusal("LearningPath", "ns/ada", &refusal).expect("recognised"),
+        );
         assert!(!e.is_transient());
         assert_eq!(e.kind(), "crd_out_of_date");
         let text = e.to_string();
-        assert!(text.contains(".status.estimatedWeeks") && text.contains("kubectl apply -f crds/"));
+        assert!(text.contains(".status.estimatedWeeks") && text.contains("kubectl apply -k crds/"));
+    }
+
+    #[test]
+    fn server_trouble_is_transient_and_a_refusal_is_not() {
+        let patch = |code| Error::Patch {
+            object: "ns/ada".into(),
+            source: api_error(code, "x"),
+        };
+        assert!(patch(503).is_transient() && patch(429).is_transient());
+        assert!(!patch(422).is_transient());
+        assert_eq!(
+            [patch(409).kind(), patch(429).kind(), patch(500).kind()],
+            ["conflict", "throttled", "api"]
+        );
     }
 
     #[test]

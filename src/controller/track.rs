@@ -13,7 +13,8 @@ use tracing::{info, warn};
 use crate::api::{Track, TrackStatus};
 use crate::planner::{self, Invalid, condition_types};
 
-use super::reconcile::{APPLY_CRDS, Context, FIELD_MANAGER, undeclared_fields};
+use super::errors::CrdOutOfDate;
+use super::reconcile::{Context, FIELD_MANAGER};
 
 /// Errors of the Track reconcile.
 #[derive(Debug, thiserror::Error)]
@@ -27,16 +28,9 @@ pub enum TrackError {
         #[source]
         source: kube::Error,
     },
-    /// The installed Track CRD is another release's (see the LearningPath's `CrdOutOfDate`).
-    #[error(
-        "the installed Track CRD does not declare {fields}, which this release writes (status patch of Track {name} refused): {APPLY_CRDS}"
-    )]
-    CrdOutOfDate {
-        /// The Track.
-        name: String,
-        /// The undeclared field paths, comma-separated.
-        fields: String,
-    },
+    /// The installed Track CRD is another release's.
+    #[error(transparent)]
+    CrdOutOfDate(#[from] CrdOutOfDate),
 }
 
 /// The status a Track should have, given the previous one (pure).
@@ -116,16 +110,15 @@ pub async fn reconcile_track(track: Arc<Track>, ctx: Arc<Context>) -> Result<Act
             &Patch::Apply(&patch),
         )
         .await
-        .map_err(|source| match undeclared_fields(&source) {
-            Some(fields) => TrackError::CrdOutOfDate {
-                name: name.clone(),
-                fields,
+        .map_err(
+            |source| match CrdOutOfDate::from_refusal("Track", &name, &source) {
+                Some(out_of_date) => TrackError::CrdOutOfDate(out_of_date),
+                None => TrackError::Patch {
+                    name: name.clone(),
+                    source,
+                },
             },
-            None => TrackError::Patch {
-                name: name.clone(),
-                source,
-            },
-        })?;
+        )?;
     info!(track = %name, "track status written");
     Ok(Action::await_change())
 }
@@ -137,6 +130,6 @@ pub fn track_error_policy(track: Arc<Track>, error: &TrackError, _: Arc<Context>
         TrackError::Patch { .. } => 5,
         // A minute, not the learners' five: one Track's status, and new CRDs take effect
         // without anyone editing the Track.
-        TrackError::CrdOutOfDate { .. } => 60,
+        TrackError::CrdOutOfDate(_) => 60,
     }))
 }

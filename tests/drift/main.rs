@@ -7,6 +7,13 @@
 //!
 //! Its own control plane: the test changes a CRD, which every other test relies on.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 #[path = "../e2e/support.rs"]
 #[allow(dead_code)]
 mod support;

@@ -721,7 +721,7 @@ fn tracks_rules() -> Vec<Grant> {
 fn learner_rules() -> Vec<Grant> {
     let mut all = grants("learningpaths.learnpath.dev", "", &["get", "list", "watch"]);
     all.extend(grants("learningpaths.learnpath.dev/status", "", &["patch"]));
-    all.extend(grants("events.events.k8s.io", "", &["create", "patch"]));
+    all.extend(grants("events.events.k8s.io", "", &["create"]));
     all
 }
 

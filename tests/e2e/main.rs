@@ -1,5 +1,12 @@
 //! End-to-end tests against a real kube-apiserver and etcd (see `support`).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 mod flux;
 mod helm;
 mod hostile;

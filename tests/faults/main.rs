@@ -14,6 +14,13 @@
 //! (default 60). `make chaos` runs the ignored [`chaos`] test: `LEARNPATH_CHAOS_N` learners (default
 //! 2,000), a fault every `LEARNPATH_CHAOS_INTERVAL_SECS` (30) for `LEARNPATH_CHAOS_SECS` (600).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 #[path = "../e2e/support.rs"]
 #[allow(dead_code)]
 mod support;

@@ -7,6 +7,13 @@
 //! Knobs: `LEARNPATH_SCALE_SIZES` (comma-separated, default `200`), `LEARNPATH_SCALE_IDLE_SECS`
 //! (default 5; the benchmark uses 60), `LEARNPATH_SCALE_CONCURRENCY` (operator, default 64).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 #[path = "../e2e/support.rs"]
 #[allow(dead_code)]
 mod support;
