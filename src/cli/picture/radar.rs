@@ -103,7 +103,7 @@ fn chart(dimensions: &[DimensionScore], threshold: u8) -> Markup {
                 line class="axis" x1=(num(CENTER.0)) y1=(num(CENTER.1)) x2=(num(x)) y2=(num(y)) {}
             }
             @for score in [40.0, 80.0] {
-                text class="grid-label" x=(num(CENTER.0 + 4.0)) y=(num(CENTER.1 - RADIUS * score / 100.0 - 3.0)) { (num(score)) }
+                text class="grid-label" x=(num(CENTER.0 - 4.0)) y=(num(CENTER.1 - RADIUS * score / 100.0 - 3.0)) text-anchor="end" { (num(score)) }
             }
         }
         polygon class="learner-area" points=(points(&learner)) {}

@@ -458,7 +458,7 @@ fn rule_counts(g: &Group) -> Markup {
                     td { code { (rule) } }
                     td {
                         span.rule-bar style={"width:" (num(160.0 * n as f64 / learners as f64)) "px"} {}
-                        (n) " " span.muted { "(" (n * 100 / learners) "%)" }
+                        (n) " " span.muted { "(" ((n * 100 + learners / 2) / learners) "%)" }
                     }
                 }
             }
@@ -571,7 +571,93 @@ fn view_page(g: &Group, view: View, page_no: usize, pages: usize, rows: &[&Row])
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use k8s_openapi::jiff::Timestamp;
+
+    fn cohort(n: usize) -> (Track, Vec<LearningPath>) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
+        let track: Track =
+            serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
+        let lp: LearningPath =
+            serde_saphyr::from_str(&read("examples/learners/frontend-to-backend.yaml"))
+                .expect("LearningPath");
+        let status = crate::cli::plan_objects(&track, &lp, Time(Timestamp::UNIX_EPOCH))
+            .expect("the example plans");
+        let paths = (0..n)
+            .rev()
+            .map(|i| {
+                let mut lp = lp.clone();
+                lp.metadata.name = Some(format!("l{i:04}"));
+                lp.spec.learner.name = format!("Learner {i}");
+                let mut status = status.clone();
+                if let Some(p) = status.progress.as_mut() {
+                    p.percent = (i % 100) as u32;
+                }
+                lp.status = Some(status);
+                lp
+            })
+            .collect();
+        (track, paths)
+    }
+
+    fn render(tracks: &[Track], paths: &[LearningPath]) -> BTreeMap<String, String> {
+        let mut pages = BTreeMap::new();
+        let summary = render_report(tracks, paths, &ReportOptions::default(), |p, h| {
+            assert!(
+                pages.insert(p.to_string(), h.to_string()).is_none(),
+                "{p} twice"
+            );
+            Ok::<(), ()>(())
+        })
+        .expect("an infallible sink");
+        assert_eq!(summary.pages, pages.len());
+        assert_eq!(
+            summary.bytes,
+            pages.values().map(String::len).sum::<usize>()
+        );
+        pages
+    }
+
+    #[test]
+    fn a_large_cohort_is_paginated_and_every_learner_has_a_page() {
+        let (track, paths) = cohort(PAGE_SIZE + 1);
+        let pages = render(std::slice::from_ref(&track), &paths);
+        let learners = pages.keys().filter(|p| p.starts_with("learners/")).count();
+        assert_eq!(learners, PAGE_SIZE + 1);
+        assert!(pages.contains_key("tracks/go-engineer/least-progress-2.html"));
+        assert!(!pages.contains_key("tracks/go-engineer/least-progress-3.html"));
+        let index = &pages["index.html"];
+        // The index lists INDEX_ROWS per list: learners and needs-attention (every one has a
+        // frozen exercise here).
+        assert_eq!(index.matches("<tr data-learner=").count(), 2 * INDEX_ROWS);
+        assert!(index.contains("least-progress-1.html"));
+        // Least progress first, and the second page holds the one left over.
+        let second = &pages["tracks/go-engineer/least-progress-2.html"];
+        assert_eq!(second.matches("<tr data-learner=").count(), 1);
+        assert!(
+            second.contains(r#"data-progress="99""#),
+            "the most advanced comes last"
+        );
+        let first = &pages["tracks/go-engineer/least-progress-1.html"];
+        assert!(first.contains(r#"href="../../learners/learners/l0000.html""#));
+        assert_eq!(pages, render(&[track], &paths), "the same bytes every time");
+    }
+
+    #[test]
+    fn a_missing_track_and_a_learner_without_status_are_said_so() {
+        let (_, mut paths) = cohort(2);
+        paths[0].status = None;
+        let pages = render(&[], &paths);
+        let index = &pages["index.html"];
+        assert!(index.contains("Track go-engineer was not found"), "{index}");
+        assert!(index.contains("No status yet"));
+        let page = &pages["learners/learners/l0001.html"];
+        assert!(page.contains("No radar: Track go-engineer was not found."));
+    }
 
     #[test]
     fn file_names_keep_dns_names_and_escape_anything_else() {

@@ -138,20 +138,23 @@ fn next_and_rules(status: &LearningPathStatus) -> Markup {
 
 /// The text of the right-hand panel of the SVG: (CSS class, line).
 fn panel_lines(status: &LearningPathStatus) -> Vec<(&'static str, String)> {
-    const WIDTH: usize = 86;
+    // Characters per line in the panel's 580 units, by font: 13 px bold, 11 px, 12 px.
+    const HEAD: usize = 66;
+    const SMALL: usize = 88;
+    const SUB: usize = 78;
     let mut lines = vec![("heading", "Next exercises".to_string())];
     if status.next_exercises.is_empty() {
         lines.push(("sub", "None proposed.".into()));
     }
     for (i, e) in status.next_exercises.iter().enumerate() {
         let head = format!("{}. {} ({}, {} h)", i + 1, e.title, e.module, e.hours);
-        lines.extend(wrap(&head, WIDTH, 2).into_iter().map(|l| ("dim-label", l)));
+        lines.extend(wrap(&head, HEAD, 2).into_iter().map(|l| ("dim-label", l)));
         let why = if i > 0 && status.next_exercises[i - 1].reason == e.reason {
             "why: as above.".to_string()
         } else {
             format!("why: {}", e.reason)
         };
-        lines.extend(wrap(&why, WIDTH + 8, 4).into_iter().map(|l| ("small", l)));
+        lines.extend(wrap(&why, SMALL, 4).into_iter().map(|l| ("small", l)));
     }
     lines.push(("gap", String::new()));
     lines.push(("heading", "Rules that fired".into()));
@@ -160,7 +163,7 @@ fn panel_lines(status: &LearningPathStatus) -> Vec<(&'static str, String)> {
     }
     for r in &status.triggered_rules {
         let text = format!("{}: {}", r.rule, r.message);
-        lines.extend(wrap(&text, WIDTH + 8, 2).into_iter().map(|l| ("sub", l)));
+        lines.extend(wrap(&text, SUB, 2).into_iter().map(|l| ("sub", l)));
     }
     if !status.frozen_exercises.is_empty() {
         lines.push(("gap", String::new()));
@@ -174,7 +177,7 @@ fn panel_lines(status: &LearningPathStatus) -> Vec<(&'static str, String)> {
                 "{} ({}) failed {} times; {remedy}",
                 f.exercise, f.module, f.failures
             );
-            lines.extend(wrap(&text, WIDTH + 8, 2).into_iter().map(|l| ("sub", l)));
+            lines.extend(wrap(&text, SUB, 2).into_iter().map(|l| ("sub", l)));
         }
     }
     lines
@@ -245,5 +248,123 @@ fn svg_legend(y: f64) -> Markup {
                 text class="small" x=(num(x + 18.0)) y=(num(y)) { (words) }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{LearningPath, Track};
+    use crate::cli::picture::{CONTENT_SECURITY_POLICY, PictureFormat, Radar, render_roadmap};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+    use k8s_openapi::jiff::Timestamp;
+
+    fn example() -> (Track, LearningPath) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
+        let track: Track =
+            serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
+        let lp: LearningPath =
+            serde_saphyr::from_str(&read("examples/learners/frontend-to-backend.yaml"))
+                .expect("LearningPath");
+        (track, lp)
+    }
+
+    fn picture(track: &Track, lp: &LearningPath, format: PictureFormat) -> String {
+        let status = crate::cli::plan_objects(track, lp, Time(Timestamp::UNIX_EPOCH))
+            .expect("the example plans");
+        let roadmap = Roadmap {
+            learner: &lp.spec.learner.name,
+            object: Some("learners/x".into()),
+            track: &track.spec.title,
+            hours_per_week: lp.spec.hours_per_week,
+            status: &status,
+            radar: Radar::Scores {
+                dimensions: crate::planner::radar(&track.spec, &lp.spec).expect("radar"),
+                threshold: track.spec.mastery_threshold,
+            },
+        };
+        render_roadmap(&roadmap, format)
+    }
+
+    #[test]
+    fn the_same_roadmap_is_the_same_bytes_and_fetches_nothing() {
+        let (track, lp) = example();
+        for format in [PictureFormat::Html, PictureFormat::Svg] {
+            let (a, b) = (picture(&track, &lp, format), picture(&track, &lp, format));
+            assert_eq!(a, b, "{format:?} is deterministic");
+            assert!(!a.contains("<script"), "{format:?} has no script");
+            assert!(!a.contains("href=\"http"), "{format:?} links nowhere");
+            assert!(!a.contains("url("), "{format:?} loads nothing from CSS");
+        }
+        let html = picture(&track, &lp, PictureFormat::Html);
+        assert!(html.contains(&format!(
+            r#"<meta http-equiv="Content-Security-Policy" content="{}">"#,
+            CONTENT_SECURITY_POLICY.replace('\'', "'")
+        )));
+        // Chen Jing's frozen exercise is said in words, not only in orange.
+        assert!(html.contains("short-link-service"));
+        assert!(
+            html.contains("1 frozen exercise, next"),
+            "the state in words"
+        );
+    }
+
+    #[test]
+    fn titles_from_user_yaml_are_escaped_in_html_and_svg() {
+        let (mut track, mut lp) = example();
+        lp.spec.learner.name = "<script>alert(1)</script> & \"co\"".into();
+        track.spec.title = "<img src=x onerror=alert(1)>".into();
+        let evil = "</text><script>alert(2)</script>";
+        track.spec.modules[0].title = evil.into();
+        track.spec.dimensions[0].title = evil.into();
+        for format in [PictureFormat::Html, PictureFormat::Svg] {
+            let out = picture(&track, &lp, format);
+            assert!(!out.contains("<script"), "{format:?}: {out}");
+            assert!(!out.contains("<img"), "{format:?}");
+            assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;co&quot;"));
+        }
+        let svg = picture(&track, &lp, PictureFormat::Svg);
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    }
+
+    #[test]
+    fn without_the_track_the_picture_says_the_radar_needs_it() {
+        let (track, lp) = example();
+        let status = crate::cli::plan_objects(&track, &lp, Time(Timestamp::UNIX_EPOCH))
+            .expect("the example plans");
+        let mut with_status = lp.clone();
+        with_status.status = Some(status);
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let file = dir.path().join("lp.json");
+        std::fs::write(&file, serde_json::to_string(&with_status).expect("JSON")).expect("write");
+        let html = crate::cli::show_picture(&file, None, PictureFormat::Html).expect("a page");
+        assert!(html.contains("The radar needs the Track"), "{html}");
+        assert!(
+            html.contains(r#"data-module="net-http-services""#),
+            "the timeline is drawn"
+        );
+
+        let track_file = dir.path().join("track.yaml");
+        std::fs::write(
+            &track_file,
+            std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("examples/tracks/go-engineer.yaml"),
+            )
+            .expect("the Track"),
+        )
+        .expect("write");
+        let html = crate::cli::show_picture(&file, Some(&track_file), PictureFormat::Html)
+            .expect("a page");
+        assert!(!html.contains("The radar needs the Track"));
+        assert!(html.contains(r#"data-dimension="language""#));
+
+        let mut other = track.clone();
+        other.metadata.name = Some("other".into());
+        std::fs::write(&track_file, serde_json::to_string(&other).expect("JSON")).expect("write");
+        let err = crate::cli::show_picture(&file, Some(&track_file), PictureFormat::Svg)
+            .expect_err("another Track");
+        assert!(err.contains("\"other\""), "{err}");
     }
 }

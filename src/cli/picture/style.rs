@@ -75,7 +75,7 @@ td.n,th.n{{text-align:right;font-variant-numeric:tabular-nums}}\
 .bar-track{{display:inline-block;width:120px;height:10px;background:#e4e7eb;border-radius:5px;vertical-align:middle;margin-right:6px;overflow:hidden}}\
 .bar-fill{{display:block;height:100%;background:#009E73}}\
 .heat td.h{{text-align:right;font-variant-numeric:tabular-nums;min-width:70px}}\
-.h0{{background:#fff}}.h1{{background:#e6f0f8}}.h2{{background:#c6dcee}}.h3{{background:#9fc4e2}}.h4{{background:#6fa6d3;color:#fff}}.h5{{background:#0072B2;color:#fff}}\
+.h0{{background:#fff;color:#c5ccd3}}.h1{{background:#e6f0f8}}.h2{{background:#c6dcee}}.h3{{background:#9fc4e2}}.h4{{background:#6fa6d3;color:#fff}}.h5{{background:#0072B2;color:#fff}}\
 .hf1{{background:#fbe3d3}}.hf2{{background:#f6c09d}}.hf3{{background:#ee9560}}.hf4{{background:#D55E00;color:#fff}}\
 .rule-bar{{display:inline-block;height:12px;background:#CC79A7;border-radius:3px;vertical-align:middle;margin-right:6px}}\
 nav.views a,nav.pages a{{margin-right:12px}}nav.views b,nav.pages b{{margin-right:12px}}\

@@ -14,9 +14,9 @@ const BAR_RIGHT: f64 = WIDTH - 130.0;
 const ROW: f64 = 21.0;
 const STAGE_ROW: f64 = 24.0;
 const PILL_ROW: f64 = 24.0;
-/// SVG text does not measure itself: an upper bound of a character's width at 11 px, so that
-/// pills never cut their text.
-const PILL_CHAR: f64 = 6.6;
+/// SVG text does not measure itself: an upper bound of a character's width in the pills' bold
+/// 11 px, so that pills never cut their text.
+const PILL_CHAR: f64 = 7.6;
 
 /// What the learner's next exercises and frozen exercises say about each module.
 #[derive(Default)]
