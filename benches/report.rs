@@ -14,6 +14,9 @@ use learnpath::api::{LearningPath, StruggleEntry, Track};
 use learnpath::cli::picture::report::{ReportOptions, render_report};
 
 const LEARNERS: usize = 10_000;
+/// `cargo test --all-targets` (so `make test`) runs this file once as a test, unoptimised and
+/// without `--bench`: a small cohort keeps that check of the code quick.
+const LEARNERS_IN_TEST: usize = 300;
 
 fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
     serde_saphyr::from_str(&std::fs::read_to_string(path).expect("example exists"))
@@ -61,10 +64,15 @@ fn cohort(n: usize) -> (Vec<Track>, Vec<LearningPath>) {
 }
 
 fn report(c: &mut Criterion) {
-    let (tracks, paths) = cohort(LEARNERS);
+    let learners = if std::env::args().any(|a| a == "--bench") {
+        LEARNERS
+    } else {
+        LEARNERS_IN_TEST
+    };
+    let (tracks, paths) = cohort(learners);
     let options = ReportOptions::default();
 
-    let (mut index, mut views, mut learners, mut largest_view) = (0usize, 0usize, 0usize, 0usize);
+    let (mut index, mut views, mut roadmaps, mut largest_view) = (0usize, 0usize, 0usize, 0usize);
     let (mut view_pages, mut learner_pages) = (0usize, 0usize);
     let summary = render_report(&tracks, &paths, &options, |path, html| {
         if path == "index.html" {
@@ -74,7 +82,7 @@ fn report(c: &mut Criterion) {
             view_pages += 1;
             largest_view = largest_view.max(html.len());
         } else {
-            learners += html.len();
+            roadmaps += html.len();
             learner_pages += 1;
         }
         Ok::<(), ()>(())
@@ -90,13 +98,25 @@ fn report(c: &mut Criterion) {
         index as f64 / 1e3,
         views as f64 / 1e6,
         largest_view as f64 / 1e3,
-        learners as f64 / 1e6,
-        learners as f64 / learner_pages.max(1) as f64 / 1e3,
+        roadmaps as f64 / 1e6,
+        roadmaps as f64 / learner_pages.max(1) as f64 / 1e3,
     );
+
+    // Once, with the disk: what `learnpath report --out-dir` spends after its two list calls.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let started = std::time::Instant::now();
+    learnpath::cli::report::write_report(&tracks, &paths, &options, dir.path())
+        .expect("write the report");
+    println!(
+        "writing it to {}: {:.2} s",
+        dir.path().display(),
+        started.elapsed().as_secs_f64()
+    );
+    drop(dir);
 
     let mut group = c.benchmark_group("report");
     group.sample_size(10);
-    group.bench_function("render every page of 10,000 learners", |b| {
+    group.bench_function(format!("render every page of {learners} learners"), |b| {
         b.iter(|| {
             render_report(&tracks, &paths, &options, |_, html| {
                 black_box(html.len());

@@ -431,7 +431,7 @@ fn histogram(g: &Group) -> Markup {
         buckets[(p.min(99) / 10) as usize] += 1;
     }
     let max = buckets.iter().copied().max().unwrap_or(0).max(1);
-    let (w, h, bar) = (440.0, 150.0, 40.0);
+    let (w, h, bar) = (544.0, 160.0, 50.0);
     html! {
         svg xmlns="http://www.w3.org/2000/svg" viewBox={"0 0 " (num(w)) " " (num(h + 34.0))} width=(num(w)) height=(num(h + 34.0)) role="img" {
             title { "Learners by progress, in steps of 10%" }

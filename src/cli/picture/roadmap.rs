@@ -299,8 +299,7 @@ mod tests {
         }
         let html = picture(&track, &lp, PictureFormat::Html);
         assert!(html.contains(&format!(
-            r#"<meta http-equiv="Content-Security-Policy" content="{}">"#,
-            CONTENT_SECURITY_POLICY.replace('\'', "'")
+            r#"<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">"#
         )));
         // Chen Jing's frozen exercise is said in words, not only in orange.
         assert!(html.contains("short-link-service"));

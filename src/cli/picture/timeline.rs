@@ -211,7 +211,7 @@ fn stages(stages: &[Stage], axis: &Axis, marks: &Marks, top: f64) -> Markup {
                     @let x1 = x1.max(x0 + 3.0);
                     g class="module" data-module=(m.id) data-state=(class) {
                         title { (m.title) " (" (m.id) "): " (m.hours) " h left, " (words) }
-                        text class="module-label" x="12" y=(num(row_y + 14.0)) { (truncate(&m.title, 52)) }
+                        text class="module-label" x="12" y=(num(row_y + 14.0)) { (truncate(&m.title, 58)) }
                         rect class={"bar s-" (class)} x=(num(x0)) y=(num(row_y + 3.0)) width=(num(x1 - x0))
                             height=(num(ROW - 6.0)) rx="3" {}
                         text class="state-word" x=(num(x1 + 6.0)) y=(num(row_y + 14.0)) { (m.hours) " h · " (words) }
