@@ -53,8 +53,13 @@ pub struct Activity {
     pub errors: Vec<String>,
 }
 
-/// The Chromium binary, installed by hack/chromium.sh when missing.
+/// The Chromium binary, installed by hack/chromium.sh when missing (once per test process).
 fn chromium() -> PathBuf {
+    static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BINARY.get_or_init(install_chromium).clone()
+}
+
+fn install_chromium() -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("hack/chromium.sh");
     let out = Command::new(&script)
         .stderr(Stdio::inherit())
