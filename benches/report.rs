@@ -103,16 +103,18 @@ fn report(c: &mut Criterion) {
     );
 
     // Once, with the disk: what `learnpath report --out-dir` spends after its two list calls.
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    // LEARNPATH_REPORT_DIR keeps the pages there, to look at.
+    let temporary = tempfile::tempdir().expect("a temporary directory");
+    let dir = std::env::var_os("LEARNPATH_REPORT_DIR")
+        .map_or_else(|| temporary.path().to_path_buf(), std::path::PathBuf::from);
     let started = std::time::Instant::now();
-    learnpath::cli::report::write_report(&tracks, &paths, &options, dir.path())
+    learnpath::cli::report::write_report(&tracks, &paths, &options, &dir)
         .expect("write the report");
     println!(
         "writing it to {}: {:.2} s",
-        dir.path().display(),
+        dir.display(),
         started.elapsed().as_secs_f64()
     );
-    drop(dir);
 
     let mut group = c.benchmark_group("report");
     group.sample_size(10);

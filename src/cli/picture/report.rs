@@ -20,7 +20,7 @@ use crate::planner::{Curriculum, condition_types};
 /// Learners on one page of a sorted view.
 pub const PAGE_SIZE: usize = 250;
 /// Learners listed on the index page itself, per Track and per list.
-pub const INDEX_ROWS: usize = 50;
+pub const INDEX_ROWS: usize = 20;
 
 /// What to put in the report.
 #[derive(Clone, Debug, Default)]
@@ -51,7 +51,8 @@ enum View {
     Ahead,
     /// By namespace and name.
     Name,
-    /// Only Stalled, invalid or frozen learners, least progress first.
+    /// Only Stalled, invalid or frozen learners: Stalled or invalid first, then the most frozen
+    /// exercises, then the least progress.
     Attention,
 }
 
@@ -85,6 +86,8 @@ struct Row<'a> {
     name: String,
     percent: Option<u32>,
     stuck: bool,
+    /// Stalled or invalid: nothing will change without someone's edit.
+    blocked: bool,
     href: String,
 }
 
@@ -176,9 +179,9 @@ fn group<'a>(name: &'a str, track: Option<&'a Track>, paths: Vec<&'a LearningPat
                 *rules.entry(r.rule.as_str()).or_default() += 1;
             }
             let (namespace, name) = (lp.namespace().unwrap_or_default(), lp.name_any());
-            let stuck = condition_is(status, condition_types::STALLED, "True")
-                || condition_is(status, condition_types::VALID, "False")
-                || !status.frozen_exercises.is_empty();
+            let blocked = condition_is(status, condition_types::STALLED, "True")
+                || condition_is(status, condition_types::VALID, "False");
+            let stuck = blocked || !status.frozen_exercises.is_empty();
             Row {
                 path: lp,
                 status,
@@ -189,6 +192,7 @@ fn group<'a>(name: &'a str, track: Option<&'a Track>, paths: Vec<&'a LearningPat
                 ),
                 percent: status.progress.as_ref().map(|p| p.percent),
                 stuck,
+                blocked,
                 namespace,
                 name,
             }
@@ -210,7 +214,14 @@ fn sorted<'r, 'a>(rows: &'r [Row<'a>], view: View) -> Vec<&'r Row<'a>> {
         .collect();
     // `rows` is in namespace/name order already, and the sorts are stable.
     match view {
-        View::Behind | View::Attention => out.sort_by_key(|r| r.percent.unwrap_or(0)),
+        View::Behind => out.sort_by_key(|r| r.percent.unwrap_or(0)),
+        View::Attention => out.sort_by_key(|r| {
+            (
+                !r.blocked,
+                std::cmp::Reverse(r.status.frozen_exercises.len()),
+                r.percent.unwrap_or(0),
+            )
+        }),
         View::Ahead => out.sort_by_key(|r| std::cmp::Reverse(r.percent.unwrap_or(0))),
         View::Name => {}
     }
@@ -667,5 +678,41 @@ mod tests {
         assert_eq!(file_stem("a/b"), "a_2fb");
         assert_eq!(file_stem(""), "_");
         assert_ne!(file_stem("a_2fb"), file_stem("a/b"));
+    }
+
+    #[test]
+    fn who_needs_attention_comes_stalled_first_then_by_frozen_exercises() {
+        let (track, mut paths) = cohort(4);
+        // paths are l0003 .. l0000; every one has one frozen exercise.
+        let mut second = paths[1].status.clone().expect("a status").frozen_exercises[0].clone();
+        second.exercise = "another".into();
+        paths[1]
+            .status
+            .as_mut()
+            .expect("a status")
+            .frozen_exercises
+            .push(second);
+        let stalled = paths[2].status.as_mut().expect("a status");
+        stalled.frozen_exercises.clear();
+        for c in &mut stalled.conditions {
+            if c.type_ == condition_types::STALLED {
+                c.status = "True".into();
+            }
+        }
+        paths[3]
+            .status
+            .as_mut()
+            .expect("a status")
+            .frozen_exercises
+            .clear();
+        let pages = render(&[track], &paths);
+        let view = &pages["tracks/go-engineer/needs-attention-1.html"];
+        let order: Vec<&str> = view
+            .split("data-learner=\"learners/")
+            .skip(1)
+            .map(|rest| &rest[..5])
+            .collect();
+        // l0001 Stalled, l0002 two frozen, l0003 one; l0000 has nothing wrong.
+        assert_eq!(order, ["l0001", "l0002", "l0003"], "{view}");
     }
 }
