@@ -267,7 +267,7 @@ const COHORT: &str = r#"(() => {
     attention: [...section.querySelectorAll('table.learners')][0].querySelectorAll('tr[data-learner]').length,
     heat: [...section.querySelectorAll('table.heat tr[data-module]')].map(tr => ({
       id: tr.dataset.module,
-      cells: Object.fromEntries([...tr.querySelectorAll('td[data-column]')].map(td => [td.dataset.column, Number(td.textContent)]))})),
+      cells: Object.fromEntries([...tr.querySelectorAll('td[data-column]')].map(td => [td.dataset.column, Number(td.textContent.replace(/,/g, '')) === Number(td.dataset.count) ? Number(td.dataset.count) : 'shown ' + td.textContent]))})),
     rules: Object.fromEntries([...section.querySelectorAll('tr[data-rule]')].map(tr => [tr.dataset.rule, Number(tr.dataset.count)])),
     histogram: document.querySelectorAll('section.track svg rect').length,
   };

@@ -12,7 +12,7 @@ use kube::ResourceExt;
 use maud::{Markup, html};
 
 use super::roadmap::{conditions, roadmap_body};
-use super::svg::num;
+use super::svg::{count, num};
 use super::{Radar, Roadmap, page};
 use crate::api::{LearningPath, LearningPathStatus, ModuleState, Track};
 use crate::planner::{Curriculum, condition_types};
@@ -327,7 +327,11 @@ fn index_page(groups: &[Group], options: &ReportOptions, learners: usize) -> Str
     let body = html! {
         header {
             h1 { "Cohort report" }
-            p.meta { (learners) " learners on " (groups.len()) " Tracks, " (scope) "." }
+            p.meta {
+                (count(learners)) " learners on " (groups.len())
+                @if groups.len() == 1 { " Track, " } @else { " Tracks, " }
+                (scope) "."
+            }
         }
         @if groups.is_empty() { p.muted { "No LearningPaths." } }
         @for g in groups { (track_section(g)) }
@@ -361,7 +365,7 @@ fn track_section(g: &Group) -> Markup {
                 } @else {
                     (learner_table(&attention[..attention.len().min(INDEX_ROWS)], ""))
                     @if attention.len() > INDEX_ROWS {
-                        p { a href=(view_href(g.name, View::Attention, 1)) { "All " (attention.len()) " →" } }
+                        p { a href=(view_href(g.name, View::Attention, 1)) { "All " (count(attention.len())) " →" } }
                     }
                 }
             }
@@ -370,7 +374,7 @@ fn track_section(g: &Group) -> Markup {
                 (view_nav(g, None, ""))
                 (learner_table(&behind[..behind.len().min(INDEX_ROWS)], ""))
                 @if behind.len() > INDEX_ROWS {
-                    p { "The " (INDEX_ROWS) " with the least progress of " (behind.len()) ". "
+                    p { "The " (INDEX_ROWS) " with the least progress of " (count(behind.len())) ". "
                         a href=(view_href(g.name, View::Behind, 1)) { "All, " (PAGE_SIZE) " a page →" } }
                 }
             }
@@ -384,7 +388,7 @@ fn track_section(g: &Group) -> Markup {
 }
 
 fn numbers(g: &Group, attention: usize) -> Markup {
-    let count = |t: &str, v: &str| {
+    let with = |t: &str, v: &str| {
         g.rows
             .iter()
             .filter(|r| condition_is(r.status, t, v))
@@ -406,18 +410,12 @@ fn numbers(g: &Group, attention: usize) -> Markup {
         .filter(|r| !r.status.frozen_exercises.is_empty())
         .count();
     let tiles = [
-        ("learners", g.rows.len().to_string()),
-        ("Ready", count(condition_types::READY, "True").to_string()),
-        (
-            "Stalled",
-            count(condition_types::STALLED, "True").to_string(),
-        ),
-        (
-            "invalid",
-            count(condition_types::VALID, "False").to_string(),
-        ),
-        ("with a frozen exercise", frozen.to_string()),
-        ("need attention", attention.to_string()),
+        ("learners", count(g.rows.len())),
+        ("Ready", count(with(condition_types::READY, "True"))),
+        ("Stalled", count(with(condition_types::STALLED, "True"))),
+        ("invalid", count(with(condition_types::VALID, "False"))),
+        ("with a frozen exercise", count(frozen)),
+        ("need attention", count(attention)),
         (
             "median progress",
             median.map_or("-".into(), |m| format!("{m}%")),
@@ -451,7 +449,7 @@ fn histogram(g: &Group) -> Markup {
                 @let bh = (h - 20.0) * n as f64 / max as f64;
                 @let x = 4.0 + i as f64 * (bar + 4.0);
                 rect class="bar s-mastered" x=(num(x)) y=(num(h - bh)) width=(num(bar)) height=(num(bh.max(1.0))) {}
-                text class="small" x=(num(x + bar / 2.0)) y=(num(h - bh - 4.0)) text-anchor="middle" { (n) }
+                text class="small" x=(num(x + bar / 2.0)) y=(num(h - bh - 4.0)) text-anchor="middle" { (count(n)) }
                 text class="small" x=(num(x + bar / 2.0)) y=(num(h + 14.0)) text-anchor="middle" { (i * 10) "%" }
             }
             text class="small" x="4" y=(num(h + 30.0)) { "share of the Track's hours done" }
@@ -469,7 +467,7 @@ fn rule_counts(g: &Group) -> Markup {
                     td { code { (rule) } }
                     td {
                         span.rule-bar style={"width:" (num(160.0 * n as f64 / learners as f64)) "px"} {}
-                        (n) " " span.muted { "(" ((n * 100 + learners / 2) / learners) "%)" }
+                        (count(n)) " " span.muted { "(" ((n * 100 + learners / 2) / learners) "%)" }
                     }
                 }
             }
@@ -513,7 +511,7 @@ fn heat_map(g: &Group) -> Markup {
                     tr data-module=(id) {
                         td { code { (id) } @if let Some(t) = titles.get(id) { " " span.muted { (t) } } }
                         @for (c, &n) in counts.iter().enumerate() {
-                            td class=(heat_class(n, max[c], c == 2)) data-column=(HEAT[c]) { (n) }
+                            td class=(heat_class(n, max[c], c == 2)) data-column=(HEAT[c]) data-count=(n) { (count(n)) }
                         }
                     }
                 }

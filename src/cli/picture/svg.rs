@@ -16,6 +16,19 @@ pub(crate) fn num(value: f64) -> String {
     }
 }
 
+/// A count with thousands separators: 10,000 reads at a glance, 10000 does not.
+pub(crate) fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `x,y x,y ...` for a `points` attribute.
 pub(crate) fn points(ps: &[(f64, f64)]) -> String {
     let mut out = String::with_capacity(ps.len() * 12);
@@ -82,6 +95,10 @@ mod tests {
         assert_eq!(num(-0.25), "-0.3", "halves away from zero");
         assert_eq!(num(-0.04), "0");
         assert_eq!(points(&[(1.0, 2.5), (3.33, 4.0)]), "1,2.5 3.3,4");
+        assert_eq!(
+            [0, 999, 1000, 10_000, 1_234_567].map(count),
+            ["0", "999", "1,000", "10,000", "1,234,567"]
+        );
     }
 
     #[test]
