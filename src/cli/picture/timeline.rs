@@ -9,7 +9,7 @@ use super::svg::{num, truncate};
 use crate::api::{LearningPathStatus, ModuleState, Stage};
 
 pub(crate) const WIDTH: f64 = 1160.0;
-const BAR_LEFT: f64 = 380.0;
+const BAR_LEFT: f64 = 400.0;
 const BAR_RIGHT: f64 = WIDTH - 130.0;
 const ROW: f64 = 21.0;
 const STAGE_ROW: f64 = 24.0;
@@ -211,7 +211,7 @@ fn stages(stages: &[Stage], axis: &Axis, marks: &Marks, top: f64) -> Markup {
                     @let x1 = x1.max(x0 + 3.0);
                     g class="module" data-module=(m.id) data-state=(class) {
                         title { (m.title) " (" (m.id) "): " (m.hours) " h left, " (words) }
-                        text class="module-label" x="12" y=(num(row_y + 14.0)) { (truncate(&m.title, 58)) }
+                        text class="module-label" x="12" y=(num(row_y + 14.0)) { (truncate(&m.title, 56)) }
                         rect class={"bar s-" (class)} x=(num(x0)) y=(num(row_y + 3.0)) width=(num(x1 - x0))
                             height=(num(ROW - 6.0)) rx="3" {}
                         text class="state-word" x=(num(x1 + 6.0)) y=(num(row_y + 14.0)) { (m.hours) " h · " (words) }
