@@ -13,6 +13,7 @@ help:
 	@echo "make test   - fmt, clippy, unit, property and end-to-end tests on a real kube-apiserver + etcd"
 	@echo "make cluster / cluster-down - a local control plane for your own experiments"
 	@echo "make crds   - regenerate crds/ from the Rust types"
+	@echo "make pictures - regenerate docs/images/ (roadmap and cohort report screenshots, headless Chromium)"
 
 build:
 	$(CARGO) build --locked
@@ -70,9 +71,20 @@ helm-test: controlplane
 .PHONY: bench
 bench: controlplane
 	$(CARGO) bench --locked --bench planner
+	$(CARGO) bench --locked --bench report
 	LEARNPATH_CACHE=$(CACHE) LEARNPATH_SCALE_SIZES=$${LEARNPATH_SCALE_SIZES:-1000,5000,10000} \
 		LEARNPATH_SCALE_IDLE_SECS=$${LEARNPATH_SCALE_IDLE_SECS:-60} \
 		$(CARGO) test --locked --release --test scale -- --nocapture
+
+# --- Pictures (tests/pictures) -----------------------------------------------------------------
+# The README's screenshots: the browser tests render the backend engineer's roadmap and the
+# example learners' cohort report in headless Chromium (hack/chromium.sh installs Debian's
+# chromium when it is missing) and write target/pictures/*.png; this copies them to docs/images/.
+.PHONY: pictures
+pictures:
+	$(CARGO) test --locked --test pictures
+	mkdir -p docs/images
+	cp $${CARGO_TARGET_DIR:-target}/pictures/roadmap.png $${CARGO_TARGET_DIR:-target}/pictures/cohort.png docs/images/
 
 # --- Fuzzing and dependency policy (fuzz/, deny.toml) -----------------------------------------
 # cargo-fuzz and cargo-deny are pinned in hack/tools.sh and installed from crates.io into

@@ -32,6 +32,10 @@ enum Command {
         /// A LearningPath as YAML or JSON; `-` for standard input.
         #[arg(short = 'f', long = "file", default_value = "-")]
         file: PathBuf,
+        /// The Track, to draw the capability radar with `-o svg|html` (the status has no
+        /// per-dimension scores).
+        #[arg(long)]
+        track: Option<PathBuf>,
         /// Output format.
         #[arg(short = 'o', long = "output", value_enum, default_value_t = PlanFormat::Table)]
         output: PlanFormat,
@@ -42,6 +46,22 @@ enum Command {
         /// Only LearningPaths of this namespace (default: every namespace).
         #[arg(long)]
         namespace: Option<String>,
+    },
+    /// Write the cohort report: every learner of every Track (progress, conditions, frozen
+    /// exercises), a module heat map, rule firing counts, and each learner's roadmap page.
+    Report {
+        /// Only LearningPaths of this namespace (default: every namespace).
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Only the learners of this Track.
+        #[arg(long)]
+        track: Option<String>,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = ReportFormat::Html)]
+        output: ReportFormat,
+        /// Where to write the pages: index.html, tracks/, learners/<namespace>/<name>.html.
+        #[arg(long)]
+        out_dir: PathBuf,
     },
     /// Plan offline: print the status the operator would write for a Track and a LearningPath.
     Plan {
@@ -55,6 +75,13 @@ enum Command {
         #[arg(short = 'o', long = "output", value_enum, default_value_t = PlanFormat::Table)]
         output: PlanFormat,
     },
+}
+
+/// Output formats of `learnpath report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ReportFormat {
+    /// HTML pages, self-contained.
+    Html,
 }
 
 /// `learnpath run`: the operator's options, and how it logs.
@@ -126,6 +153,29 @@ fn check(namespace: Option<String>) -> ExitCode {
     }
 }
 
+fn report(options: cli::picture::report::ReportOptions, out_dir: &std::path::Path) -> ExitCode {
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
+    };
+    let result = runtime.block_on(async {
+        let client = kube::Client::try_default()
+            .await
+            .map_err(|e| format!("cannot build a Kubernetes client: {e}"))?;
+        cli::report::report_cluster(&client, &options, out_dir)
+            .await
+            .map_err(|e| e.to_string())
+    });
+    finish(result.map(|summary| {
+        format!(
+            "wrote {} pages ({} bytes) for {} learners to {}\n",
+            summary.pages,
+            summary.bytes,
+            summary.learners,
+            out_dir.join("index.html").display()
+        )
+    }))
+}
+
 /// Prints a command's output, or its one-line error on stderr with exit code 1.
 fn finish(result: Result<String, String>) -> ExitCode {
     match result {
@@ -153,18 +203,34 @@ fn main() -> ExitCode {
             finish(learnpath::api::crds_yaml().map_err(|e| e.to_string()))
         }
         Command::Check { namespace } => check(namespace),
-        Command::Show { file, output } => {
-            finish(cli::show_file(&file).and_then(|s| cli::render(&s, output)))
-        }
+        Command::Report {
+            namespace,
+            track,
+            output: ReportFormat::Html,
+            out_dir,
+        } => report(
+            cli::picture::report::ReportOptions { namespace, track },
+            &out_dir,
+        ),
+        Command::Show {
+            file,
+            track,
+            output,
+        } => finish(match output.picture() {
+            Some(format) => cli::show_picture(&file, track.as_deref(), format),
+            None => cli::show_file(&file).and_then(|s| cli::render(&s, output)),
+        }),
         Command::Plan {
             track,
             path,
             output,
-        } => finish(
-            cli::plan_files(&track, &path, controller::now())
+        } => finish(match output.picture() {
+            Some(format) => cli::plan_picture(&track, &path, controller::now(), format)
+                .map_err(|e| e.to_string()),
+            None => cli::plan_files(&track, &path, controller::now())
                 .map_err(|e| e.to_string())
                 .and_then(|s| cli::render(&s, output)),
-        ),
+        }),
     }
 }
 

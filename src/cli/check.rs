@@ -161,7 +161,8 @@ fn differing_fields(actual: &Value, expected: &Value) -> String {
     format!("status differs from the plan in {}", fields.join(", "))
 }
 
-async fn list_all<K>(api: &Api<K>) -> Result<Vec<K>, kube::Error>
+/// Every object of `api`, a page of 500 at a time.
+pub(crate) async fn list_all<K>(api: &Api<K>) -> Result<Vec<K>, kube::Error>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
@@ -185,6 +186,19 @@ pub async fn check_cluster(
     client: &Client,
     namespace: Option<&str>,
 ) -> Result<Report, kube::Error> {
+    let (tracks, paths) = list_cluster(client, namespace).await?;
+    Ok(audit(&tracks, &paths))
+}
+
+/// Every Track, and the LearningPaths of `namespace` (all when `None`), straight from the API
+/// server.
+///
+/// # Errors
+/// A failed list call.
+pub async fn list_cluster(
+    client: &Client,
+    namespace: Option<&str>,
+) -> Result<(Vec<Track>, Vec<LearningPath>), kube::Error> {
     let paths: Api<LearningPath> = match namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
@@ -193,7 +207,7 @@ pub async fn check_cluster(
     // may not have caught up yet), never as a false match.
     let tracks = list_all(&Api::<Track>::all(client.clone())).await?;
     let paths = list_all(&paths).await?;
-    Ok(audit(&tracks, &paths))
+    Ok((tracks, paths))
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use kube::ResourceExt;
 use crate::api::{LearningPath, LearningPathStatus, Track};
 use crate::planner::{self, Invalid, Outcome};
 
+use super::picture::{PictureFormat, Radar, Roadmap, render_roadmap};
+
 /// Output formats of `learnpath plan`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum PlanFormat {
@@ -19,6 +21,21 @@ pub enum PlanFormat {
     Table,
     /// A Mermaid flowchart of the roadmap.
     Mermaid,
+    /// A picture: the radar, the timeline, the next exercises and the rules, as one SVG.
+    Svg,
+    /// The same picture as a self-contained HTML page.
+    Html,
+}
+
+impl PlanFormat {
+    /// The picture format, for `svg` and `html`.
+    pub fn picture(self) -> Option<PictureFormat> {
+        match self {
+            PlanFormat::Svg => Some(PictureFormat::Svg),
+            PlanFormat::Html => Some(PictureFormat::Html),
+            _ => None,
+        }
+    }
 }
 
 /// Why `learnpath plan` could not print a plan.
@@ -77,13 +94,104 @@ fn read<T: serde::de::DeserializeOwned>(path: &Path, kind: &'static str) -> Resu
 /// # Errors
 /// Unreadable or unparsable input, or a LearningPath the operator has not planned yet.
 pub fn show_file(path: &Path) -> Result<LearningPathStatus, String> {
+    let lp = planned_learning_path(path)?;
+    Ok(lp.status.unwrap_or_default())
+}
+
+/// A LearningPath file whose status holds a roadmap.
+fn planned_learning_path(path: &Path) -> Result<LearningPath, String> {
     let lp: LearningPath = read(path, "LearningPath").map_err(|e| e.to_string())?;
-    match lp.status {
-        Some(status) if status.progress.is_some() || !status.conditions.is_empty() => Ok(status),
+    match &lp.status {
+        Some(status) if status.progress.is_some() || !status.conditions.is_empty() => Ok(lp),
         _ => Err(format!(
             "LearningPath {} has no roadmap yet: is the operator running?",
             lp.name_any()
         )),
+    }
+}
+
+/// The picture of the roadmap a LearningPath file's status holds. The radar needs the Track:
+/// without `track`, the picture says so in its place.
+///
+/// # Errors
+/// Unreadable or unparsable files, a LearningPath without a roadmap, a Track of another name,
+/// or a spec the Track cannot score.
+pub fn show_picture(
+    file: &Path,
+    track: Option<&Path>,
+    format: PictureFormat,
+) -> Result<String, String> {
+    let lp = planned_learning_path(file)?;
+    let track: Option<Track> = track
+        .map(|t| read(t, "Track"))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let radar = match &track {
+        Some(track) => radar_of(track, &lp).map_err(|e| e.to_string())?,
+        None => Radar::Missing(
+            "The radar needs the Track: run learnpath show with --track FILE.".to_string(),
+        ),
+    };
+    let status = lp.status.clone().unwrap_or_default();
+    Ok(render_roadmap(
+        &roadmap(&lp, track.as_ref(), &status, radar),
+        format,
+    ))
+}
+
+/// Plans from a Track file and a LearningPath file and draws the plan.
+///
+/// # Errors
+/// As [`plan_files`].
+pub fn plan_picture(
+    track: &Path,
+    path: &Path,
+    now: Time,
+    format: PictureFormat,
+) -> Result<String, PlanError> {
+    let track: Track = read(track, "Track")?;
+    let lp: LearningPath = read(path, "LearningPath")?;
+    let status = plan_objects(&track, &lp, now)?;
+    let radar = radar_of(&track, &lp)?;
+    Ok(render_roadmap(
+        &roadmap(&lp, Some(&track), &status, radar),
+        format,
+    ))
+}
+
+fn radar_of(track: &Track, lp: &LearningPath) -> Result<Radar, PlanError> {
+    if lp.spec.track_ref.name != track.name_any() {
+        return Err(PlanError::TrackMismatch {
+            wanted: lp.spec.track_ref.name.clone(),
+            found: track.name_any(),
+        });
+    }
+    Ok(Radar::Scores {
+        dimensions: planner::radar(&track.spec, &lp.spec)?,
+        threshold: track.spec.mastery_threshold,
+    })
+}
+
+fn roadmap<'a>(
+    lp: &'a LearningPath,
+    track: Option<&'a Track>,
+    status: &'a LearningPathStatus,
+    radar: Radar,
+) -> Roadmap<'a> {
+    Roadmap {
+        learner: &lp.spec.learner.name,
+        object: lp
+            .metadata
+            .name
+            .as_ref()
+            .map(|name| match &lp.metadata.namespace {
+                Some(ns) => format!("{ns}/{name}"),
+                None => name.clone(),
+            }),
+        track: track.map_or(lp.spec.track_ref.name.as_str(), |t| t.spec.title.as_str()),
+        hours_per_week: lp.spec.hours_per_week,
+        status,
+        radar,
     }
 }
 

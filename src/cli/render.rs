@@ -9,7 +9,8 @@ use super::PlanFormat;
 /// Renders a status in the requested format.
 ///
 /// # Errors
-/// Only when serialization fails, which would be a bug.
+/// When serialization fails, which would be a bug, and for `svg` and `html`: a picture needs
+/// the LearningPath as well as its status ([`super::show_picture`], [`super::plan_picture`]).
 pub fn render(status: &LearningPathStatus, format: PlanFormat) -> Result<String, String> {
     match format {
         PlanFormat::Json => serde_json::to_string_pretty(status)
@@ -18,6 +19,9 @@ pub fn render(status: &LearningPathStatus, format: PlanFormat) -> Result<String,
         PlanFormat::Yaml => serde_saphyr::to_string(status).map_err(|e| e.to_string()),
         PlanFormat::Table => Ok(table(status)),
         PlanFormat::Mermaid => Ok(mermaid(status)),
+        PlanFormat::Svg | PlanFormat::Html => {
+            Err("a picture needs the LearningPath, not only its status".to_string())
+        }
     }
 }
 

@@ -9,6 +9,7 @@ mod invalid;
 mod next;
 mod order;
 mod phases;
+mod radar;
 mod score;
 mod stages;
 mod status;
@@ -21,6 +22,7 @@ use crate::api::{
 };
 
 pub use invalid::{Invalid, Problem, Reason};
+pub use radar::DimensionScore;
 pub use status::{Outcome, compose_status, condition_types};
 
 use index::{Index, TrackIndex};
@@ -93,6 +95,19 @@ impl<S: Borrow<TrackSpec>> Curriculum<S> {
             spec,
         )?))
     }
+
+    /// One learner's capability radar: a score per dimension, in the Track's order (see
+    /// [`radar()`] for where each score comes from).
+    ///
+    /// # Errors
+    /// [`Invalid`] when the Track or the spec is inconsistent, as for [`Curriculum::plan`].
+    pub fn radar(&self, spec: &LearningPathSpec) -> Result<Vec<DimensionScore>, Invalid> {
+        Ok(radar::radar(&Index::build(
+            self.track(),
+            &self.index,
+            spec,
+        )?))
+    }
 }
 
 impl<S> std::fmt::Debug for Curriculum<S> {
@@ -116,6 +131,21 @@ pub fn check_track(track: &TrackSpec) -> Result<(), Invalid> {
 /// [`Invalid`] when the Track or the spec is inconsistent; the message names the offending ids.
 pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid> {
     Curriculum::new(track).plan(spec)
+}
+
+/// One learner's capability radar on one Track: a score from 0 to 100 per dimension, in the
+/// Track's order of dimensions.
+///
+/// A dimension the learner's `spec.assessment` scores directly keeps that score
+/// (`assessed: true`). Any other dimension gets the mean of its modules' levels weighted by the
+/// modules' hours, where a module's level is the higher of its score (its own assessment or a
+/// transfer credit) and the percentage of its exercise hours done; a dimension without modules
+/// scores 0.
+///
+/// # Errors
+/// [`Invalid`] when the Track or the spec is inconsistent, as for [`plan`].
+pub fn radar(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Vec<DimensionScore>, Invalid> {
+    Curriculum::new(track).radar(spec)
 }
 
 #[cfg(test)]

@@ -1030,3 +1030,63 @@ struggle: {maxFailures: 3, remedial: {a1: b, b: b}}
         "frozen exercises are never next, as remedies neither"
     );
 }
+
+#[test]
+fn the_radar_keeps_an_assessed_dimension_and_derives_the_others_from_module_hours() {
+    let t = track(CHAIN);
+    // lang is not assessed: basics (10 h) has half of its exercise hours done (b1: 2 of 4 h),
+    // gc (10 h) is assessed 90, so lang = (50 x 10 + 90 x 10) / 20 = 70.
+    let s = spec(
+        "trackRef: {name: t}\nlearner: {name: L}\nassessment: {cloud: 42, gc: 90}\ncompletedExercises: [b1]\n",
+    );
+    let scores = radar(&t, &s).expect("valid inputs");
+    let by_id: Vec<(&str, f64, bool)> = scores
+        .iter()
+        .map(|d| (d.id.as_str(), d.score, d.assessed))
+        .collect();
+    assert_eq!(by_id, [("lang", 70.0, false), ("cloud", 42.0, true)]);
+    assert_eq!(scores[0].title, "Language", "titles come from the Track");
+
+    // Hours weigh: basics all done (100) weighs 10 h, gc unassessed (0) 10 h, a 30 h module of 0
+    // would pull it down further.
+    let s = spec("trackRef: {name: t}\nlearner: {name: L}\ncompletedExercises: [b1, b2]\n");
+    let scores = radar(&t, &s).expect("valid inputs");
+    assert_eq!(scores[0].score, 50.0);
+    assert_eq!(scores[1].score, 0.0, "nothing known about cloud");
+    assert!(!scores[1].assessed);
+}
+
+#[test]
+fn the_radar_of_an_invalid_spec_names_the_problem_and_a_track_without_dimensions_has_none() {
+    let t = track(CHAIN);
+    let s = spec("trackRef: {name: t}\nlearner: {name: L}\ncompletedExercises: [nope]\n");
+    let err = radar(&t, &s).expect_err("unknown exercise");
+    assert!(err.message.contains("nope"), "{}", err.message);
+
+    let bare = track("title: t\nmodules: [{id: a, title: A, hours: 1}]\n");
+    assert_eq!(radar(&bare, &base_spec()).expect("valid"), vec![]);
+}
+
+#[test]
+fn the_backend_engineers_radar_is_the_seeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
+    let t: crate::api::Track =
+        serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
+    let lp: crate::api::LearningPath =
+        serde_saphyr::from_str(&read("examples/learners/backend-engineer.yaml")).expect("LP");
+    let scores = radar(&t.spec, &lp.spec).expect("valid example");
+    assert_eq!(scores.len(), t.spec.dimensions.len());
+    let get = |id: &str| scores.iter().find(|d| d.id == id).expect("dimension");
+    assert_eq!(
+        (get("cloud-native").score, get("cloud-native").assessed),
+        (42.0, true)
+    );
+    assert_eq!(
+        (get("observability").score, get("observability").assessed),
+        (0.0, true)
+    );
+    // language is not assessed as a dimension, but every language module he has is 85-90.
+    assert!(!get("language").assessed);
+    assert!(get("language").score > 0.0, "{:?}", get("language"));
+}

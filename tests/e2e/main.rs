@@ -11,5 +11,6 @@ mod flux;
 mod helm;
 mod hostile;
 mod operator;
+mod report;
 mod schema;
 mod support;
