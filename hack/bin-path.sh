@@ -7,11 +7,10 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=SCRIPTDIR/versions.env
 . "$here/versions.env"
-CACHE="${LEARNPATH_CACHE:-$HOME/.cache/learnpath}"
-# Callers (tests, make) run from various directories: always work with absolute paths.
-case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 kube-apiserver|kube-controller-manager|kubectl|etcd|helm" >&2

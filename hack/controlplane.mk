@@ -33,14 +33,14 @@ CONTROLPLANE_ENV = LEARNPATH_CACHE=$(CACHE)
 
 # Always runs the script: it is a sub-second no-op when the pinned versions are
 # already cached, and make cannot see the cache/pin relationship by itself.
-controlplane:
+controlplane: ## build (or find cached) kube-apiserver, kube-controller-manager, kubectl, etcd, helm
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/build-controlplane.sh
 
-controlplane-gen:
+controlplane-gen: ## regenerate the k8s wrapper module after bumping K8S_VERSION
 	$(CONTROLPLANE_HACK)/gen-k8s-wrapper.sh
 
-cluster: controlplane
+cluster: controlplane ## start (or reuse) a local control plane; prints the KUBECONFIG export
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/cluster.sh up $(CLUSTER_DIR)
 
-cluster-down:
+cluster-down: ## stop the local control plane of make cluster
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/cluster.sh down $(CLUSTER_DIR)
