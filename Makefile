@@ -43,12 +43,12 @@ unit: fmt-check lint ## the fast loop: fmt, clippy, unit, property, example and 
 	$(CARGO) test --locked $(UNIT_TESTS)
 
 # They fail, never skip, when the control plane cannot start.
-e2e: controlplane flux ## end-to-end tests on a real kube-apiserver + etcd (and Flux, Helm)
+e2e: controlplane flux prometheus ## end-to-end tests on a real kube-apiserver + etcd (and Flux, Helm)
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked $(E2E_TESTS)
 
 # Everything CI runs. The control plane is built first (a no-op when cached) so that the
 # end-to-end tests never find it missing; they fail, never skip, when it cannot start.
-test: controlplane flux fmt-check lint shellcheck deny fuzz-smoke ## everything CI runs (.ci/run)
+test: controlplane flux prometheus fmt-check lint shellcheck deny fuzz-smoke ## everything CI runs (.ci/run)
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked --all-targets
 
 demo: controlplane build ## build, start a local control plane, run the operator on the examples, print a roadmap

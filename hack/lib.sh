@@ -233,18 +233,27 @@ go_build() {
 	log "$name: done in $(($(date +%s) - start))s"
 }
 
-# go_download NAME MODULE_DIR: download the wrapper's module graph (a visible step of its own:
-# on a cold machine it takes minutes), showing every 25th fetch and every error line.
+# go_download NAME MODULE_DIR [GO_LIST_ARGS...]: download the wrapper's modules as a visible step
+# of its own (on a cold machine it takes a while), showing every 25th fetch and every error line.
+# Without GO_LIST_ARGS: the whole module graph (go mod download). With them (build flags and
+# packages): only the modules those packages need under those flags (go list -deps), which for a
+# build with tags that leave code out is much less.
 go_download() {
-	local name="$1" moddir="$2" start
+	local name="$1" moddir="$2" start dl_cmd
+	shift 2
+	if [ $# -eq 0 ]; then
+		dl_cmd=(go mod download -x)
+	else
+		dl_cmd=(go list -mod=readonly -deps -f '' "$@")
+	fi
 	start=$(date +%s)
 	log "$name: downloading modules"
 	start_heartbeat "$name download"
-	# Not fatal: without arguments it also fetches modules that only the tests of dependencies
-	# need, and the proxy refuses some of those; go build then names any module it really lacks.
-	if ! (cd "$moddir" && go mod download -x) 2>&1 |
+	# Not fatal: go mod download also fetches modules that only the tests of dependencies need,
+	# and the proxy refuses some of those; go build then names any module it really lacks.
+	if ! (cd "$moddir" && "${dl_cmd[@]}" >/dev/null) 2>&1 |
 		awk '/^# get / || /^go: downloading / { if (n++ % 25 == 0) print; next } { print }' >&2; then
-		log "$name: go mod download reported errors (above); go build decides whether they matter"
+		log "$name: ${dl_cmd[*]} reported errors (above); go build decides whether they matter"
 	fi
 	stop_heartbeat
 	log "$name: modules downloaded in $(($(date +%s) - start))s"
