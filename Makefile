@@ -6,39 +6,58 @@ include hack/controlplane.mk
 
 CARGO ?= cargo
 
-.PHONY: help build crds fmt-check lint unit e2e test demo
+.PHONY: help build crds fmt-check lint shellcheck unit e2e test demo
 
-help:
-	@echo "make demo   - build, start a local control plane, run the operator on the examples, print a roadmap"
-	@echo "make test   - fmt, clippy, unit, property and end-to-end tests on a real kube-apiserver + etcd"
-	@echo "make cluster / cluster-down - a local control plane for your own experiments"
-	@echo "make crds   - regenerate crds/ from the Rust types"
-	@echo "make pictures - regenerate docs/images/ (roadmap and cohort report screenshots, headless Chromium)"
+# Test binaries that need no control plane (tests/*.rs at the top level): seconds, not minutes.
+UNIT_TESTS ?= --lib --test planner_properties --test examples --test crds --test pictures
+# Test binaries that start a real control plane (tests/<name>/main.rs, via tests/e2e/support.rs).
+E2E_TESTS ?= --test e2e --test drift --test faults --test scale
 
-build:
+# Every `target: ... ## text` line of the Makefiles (this one and hack/controlplane.mk), in order;
+# a target without `## text` is listed too, flagged, so that none goes unmentioned.
+help: ## this list
+	@echo "learnpath: the two commands that matter are make demo and make test (README.md)"
+	@awk -F: '/^[A-Za-z0-9][A-Za-z0-9_.-]*:([^=]|$$)/ && $$1 != ".PHONY" { \
+		doc = ""; if (match($$0, /## /)) doc = substr($$0, RSTART + 3); \
+		if (!($$1 in seen)) { seen[$$1] = 1; printf "  make %-18s %s\n", $$1, (doc == "" ? "(no description)" : doc) } \
+	}' $(MAKEFILE_LIST)
+
+build: ## cargo build (debug)
 	$(CARGO) build --locked
 
-crds: build
+crds: build ## regenerate crds/ and the chart's CRD templates from the Rust types
 	target/debug/learnpath crd --out-dir crds
+	hack/chart-crds.sh target/debug/learnpath
 
-fmt-check:
+fmt-check: ## cargo fmt --check
 	$(CARGO) fmt --all -- --check
 
-lint:
+lint: ## cargo clippy on all targets, warnings are errors
 	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+shellcheck: ## shellcheck every shell script (installs shellcheck when missing)
+	@hack/shellcheck.sh
+
+# The edit-compile-test loop: no control plane, no Go, nothing to start.
+unit: fmt-check lint ## the fast loop: fmt, clippy, unit, property, example and CRD-drift tests
+	$(CARGO) test --locked $(UNIT_TESTS)
+
+# They fail, never skip, when the control plane cannot start.
+e2e: controlplane flux prometheus ## end-to-end tests on a real kube-apiserver + etcd (and Flux, Helm)
+	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked $(E2E_TESTS)
 
 # Everything CI runs. The control plane is built first (a no-op when cached) so that the
 # end-to-end tests never find it missing; they fail, never skip, when it cannot start.
-test: controlplane flux fmt-check lint deny fuzz-smoke
+test: controlplane flux prometheus fmt-check lint shellcheck deny fuzz-smoke ## everything CI runs (.ci/run)
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked --all-targets
 
-demo: controlplane build
+demo: controlplane build ## build, start a local control plane, run the operator on the examples, print a roadmap
 	LEARNPATH_CACHE=$(CACHE) hack/demo.sh
 
 # Flux's source-, kustomize- and helm-controller (pins: hack/flux/versions.env) and the loopback
 # Git server for tests/e2e/flux.rs, cached like the control plane; a no-op when cached.
 .PHONY: flux
-flux:
+flux: ## build (or find cached) Flux's controllers and the test Git server
 	@LEARNPATH_CACHE=$(CACHE) hack/build-flux.sh
 
 # --- Helm chart and container image (charts/learnpath, Dockerfile) ----------------------------
@@ -47,29 +66,26 @@ flux:
 .PHONY: image chart-crds helm-lint helm-test
 
 # The container image with docker or podman; without an engine, the static musl binary it packages.
-image:
+image: ## container image (docker/podman), else the static binary it would package
 	hack/image.sh
 
-# Regenerate charts/learnpath/templates/crds from the Rust types (as `make crds` does for crds/);
-# `make crds` does both.
-chart-crds: build
+# `make crds` does this too.
+chart-crds: build ## regenerate only charts/learnpath/templates/crds from the Rust types
 	hack/chart-crds.sh target/debug/learnpath
 
-crds: chart-crds
-
-helm-lint: controlplane
+helm-lint: controlplane ## helm lint --strict the chart
 	$(HELM) lint --strict charts/learnpath
 	$(HELM) lint --strict charts/learnpath -f charts/learnpath/ci/all-values.yaml
 
 # Only the chart's end-to-end tests.
-helm-test: controlplane
+helm-test: controlplane ## only the chart's end-to-end tests
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked --test e2e helm::
 
 # --- Benchmarks (docs/performance.md) ---------------------------------------------------------
 # Planner micro-benchmarks (criterion), then the scale harness at 1,000 / 5,000 / 10,000 learners
 # on its own control plane with etcd fsync on. `make test` runs the same harness at N=200.
 .PHONY: bench
-bench: controlplane
+bench: controlplane ## planner micro-benchmarks, then the scale harness at 1k/5k/10k learners
 	$(CARGO) bench --locked --bench planner
 	$(CARGO) bench --locked --bench report
 	LEARNPATH_CACHE=$(CACHE) LEARNPATH_SCALE_SIZES=$${LEARNPATH_SCALE_SIZES:-1000,5000,10000} \
@@ -81,7 +97,7 @@ bench: controlplane
 # example learners' cohort report in headless Chromium (hack/chromium.sh installs Debian's
 # chromium when it is missing) and write target/pictures/*.png; this copies them to docs/images/.
 .PHONY: pictures
-pictures:
+pictures: ## regenerate docs/images/ (roadmap and cohort screenshots, headless Chromium)
 	$(CARGO) test --locked --test pictures
 	mkdir -p docs/images
 	cp $${CARGO_TARGET_DIR:-target}/pictures/roadmap.png $${CARGO_TARGET_DIR:-target}/pictures/cohort.png docs/images/
@@ -111,14 +127,14 @@ FUZZ_LIBFUZZER_FLAGS ?= -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
 FUZZ_CARGO = env PATH="$$(dirname "$$(LEARNPATH_CACHE=$(CACHE) hack/tools.sh cargo-fuzz)"):$$PATH" \
 	$(CARGO) $(FUZZ_TOOLCHAIN) fuzz
 
-fuzz-build:
+fuzz-build: ## build the fuzz targets (nightly toolchain)
 	@$(CARGO) $(FUZZ_TOOLCHAIN) --version >/dev/null 2>&1 || { \
 		echo "fuzz: the Rust toolchain '$(FUZZ_TOOLCHAIN)' is missing (rustup toolchain install nightly)" >&2; exit 1; }
 	$(FUZZ_CARGO) build $(FUZZ_BUILD_FLAGS)
 
 # Every target on its committed corpus for FUZZ_SMOKE_SECONDS; any crash fails (and prints the
 # end of libFuzzer's log: the panic, and where the crashing input was written).
-fuzz-smoke: fuzz-build
+fuzz-smoke: fuzz-build ## every fuzz target for FUZZ_SMOKE_SECONDS (part of make test)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_SCRATCH)/$$t; log=$(FUZZ_SCRATCH)/smoke-$$t.log; \
 		dict=; if [ -f fuzz/dict/$$t.dict ]; then dict=-dict=fuzz/dict/$$t.dict; fi; \
@@ -134,7 +150,7 @@ fuzz-smoke: fuzz-build
 
 # The long run: one target after the other, niced, one libFuzzer process on one core (no -jobs:
 # that forks workers that log to fuzz-N.log in the current directory).
-fuzz: fuzz-build
+fuzz: fuzz-build ## the long fuzz run, FUZZ_SECONDS per target
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_SCRATCH)/$$t; \
 		dict=; if [ -f fuzz/dict/$$t.dict ]; then dict=-dict=fuzz/dict/$$t.dict; fi; \
@@ -147,7 +163,7 @@ fuzz: fuzz-build
 # finding-* files stay, plus the fewest other inputs of at most FUZZ_CMIN_MAX_BYTES that reach
 # every edge those reach (libFuzzer's set-cover merge on edges alone: a corpus of well under 2 MB).
 FUZZ_CMIN_MAX_BYTES ?= 2048
-fuzz-cmin: fuzz-build
+fuzz-cmin: fuzz-build ## minimise the committed fuzz corpora
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		old=$(FUZZ_SCRATCH)/cmin-$$t; rm -rf $$old $$old-small; mkdir -p $$old $$old-small $(FUZZ_SCRATCH)/$$t; \
 		mv fuzz/corpus/$$t/* $$old/; cp $$old/seed-* $$old/finding-* fuzz/corpus/$$t/ 2>/dev/null || true; \
@@ -166,7 +182,7 @@ fuzz-cmin: fuzz-build
 ADVISORY_DBS = $${CARGO_HOME:-$$HOME/.cargo}/advisory-dbs
 DENY_CARGO = env PATH="$$(dirname "$$(LEARNPATH_CACHE=$(CACHE) hack/tools.sh cargo-deny)"):$$PATH" \
 	$(CARGO) deny --locked
-deny:
+deny: ## cargo deny: licenses, bans, sources (advisories with a local database)
 	$(DENY_CARGO) check --hide-inclusion-graph licenses bans sources
 	@if ls -d $(ADVISORY_DBS)/*/crates >/dev/null 2>&1; then \
 		echo "deny: advisories against the local database in $(ADVISORY_DBS) (not updated)"; \
@@ -181,7 +197,7 @@ deny:
 # leader killed or terminated, forced re-list, Track deleted and restored), then the independent
 # checker (`learnpath check`) must find every LearningPath right.
 .PHONY: chaos
-chaos: controlplane
+chaos: controlplane ## 2,000 learners, a fault every 30 s for 10 minutes, then learnpath check
 	LEARNPATH_CACHE=$(CACHE) LEARNPATH_CHAOS_N=$${LEARNPATH_CHAOS_N:-2000} \
 		LEARNPATH_CHAOS_SECS=$${LEARNPATH_CHAOS_SECS:-600} \
 		LEARNPATH_CHAOS_INTERVAL_SECS=$${LEARNPATH_CHAOS_INTERVAL_SECS:-30} \

@@ -2,19 +2,18 @@
 # Print the absolute path of a cached control-plane binary for the pinned
 # version (see hack/versions.env and hack/build-controlplane.sh).
 #
-# Usage: hack/bin-path.sh kube-apiserver|kube-controller-manager|kubectl|etcd|helm
+# Usage: hack/bin-path.sh kube-apiserver|kube-controller-manager|kubectl|etcd|helm|prometheus|promtool
 # Exit 1 (with a hint on stderr) when that binary has not been built yet.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=SCRIPTDIR/versions.env
 . "$here/versions.env"
-CACHE="${LEARNPATH_CACHE:-$HOME/.cache/learnpath}"
-# Callers (tests, make) run from various directories: always work with absolute paths.
-case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 
 if [ $# -ne 1 ]; then
-	echo "usage: $0 kube-apiserver|kube-controller-manager|kubectl|etcd|helm" >&2
+	echo "usage: $0 kube-apiserver|kube-controller-manager|kubectl|etcd|helm|prometheus|promtool" >&2
 	exit 2
 fi
 
@@ -22,6 +21,10 @@ case "$1" in
 kube-apiserver | kube-controller-manager | kubectl) dir="$CACHE/bin/k8s-$K8S_VERSION" ;;
 etcd) dir="$CACHE/bin/etcd-$ETCD_VERSION" ;;
 helm) dir="$CACHE/bin/helm-$HELM_VERSION" ;;
+prometheus | promtool)
+	dir="$CACHE/bin/prometheus-$PROMETHEUS_VERSION"
+	build="hack/build-prometheus.sh (make prometheus)"
+	;;
 *)
 	echo "unknown binary '$1'" >&2
 	exit 2
@@ -30,7 +33,7 @@ esac
 
 path="$dir/$1"
 if [ ! -x "$path" ]; then
-	echo "$1 not built: $path missing; run hack/build-controlplane.sh (make controlplane)" >&2
+	echo "$1 not built: $path missing; run ${build:-hack/build-controlplane.sh (make controlplane)}" >&2
 	exit 1
 fi
 echo "$path"

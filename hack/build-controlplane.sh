@@ -18,128 +18,11 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=SCRIPTDIR/versions.env
 . "$here/versions.env"
-CACHE="${LEARNPATH_CACHE:-$HOME/.cache/learnpath}"
-# Callers (tests, make) run from various directories: always work with absolute paths.
-case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
-BIN_ROOT="$CACHE/bin"
-
-log() { echo "[build-controlplane $(date +%H:%M:%S)] $*" >&2; }
-
-# All binaries are static and self-contained; cgo would only add a C toolchain
-# dependency and host-libc coupling.
-export CGO_ENABLED=0
-
-# have_all DIR FILE... : true when every FILE exists and is executable in DIR.
-have_all() {
-	local dir="$1"
-	shift
-	local f
-	for f in "$@"; do
-		[ -x "$dir/$f" ] || return 1
-	done
-}
-
-# Keeps long, silent phases (module downloads, linking kube-apiserver) from
-# looking like a hang in CI logs.
-heartbeat_pid=""
-start_heartbeat() {
-	local what="$1" start
-	start=$(date +%s)
-	# sleep gets /dev/null for stdio: otherwise the orphaned sleep left by
-	# stop_heartbeat keeps our stderr pipe open, and `... 2>&1 | tee log`
-	# would hang for up to a minute after the build finished.
-	(
-		while sleep 60 >/dev/null 2>&1; do
-			log "$what: still building ($(($(date +%s) - start))s elapsed)"
-		done
-	) &
-	heartbeat_pid=$!
-}
-stop_heartbeat() {
-	if [ -n "$heartbeat_pid" ]; then
-		kill "$heartbeat_pid" 2>/dev/null || true
-		wait "$heartbeat_pid" 2>/dev/null || true
-		heartbeat_pid=""
-	fi
-}
-
-tmp_dirs=()
-cleanup() {
-	stop_heartbeat
-	local d
-	for d in "${tmp_dirs[@]+"${tmp_dirs[@]}"}"; do
-		rm -rf "$d"
-	done
-}
-trap cleanup EXIT
-
-# `go build -v` prints one import path per compiled package: thousands of lines
-# for Kubernetes. Summarise them as a counter, but pass anything else (compiler
-# errors, "go: downloading ...") straight through.
-progress_filter() {
-	local what="$1" n=0 line
-	while IFS= read -r line; do
-		case "$line" in
-		"" | *" "* | "#"*) echo "$line" >&2 ;;
-		*)
-			n=$((n + 1))
-			if [ $((n % 200)) -eq 0 ]; then
-				log "$what: $n packages compiled (at $line)"
-			fi
-			;;
-		esac
-	done
-	log "$what: $n packages compiled in total"
-}
-
-# go_build NAME MODULE_DIR OUT_DIR LDFLAGS CHECK PKG... : build PKGs of the
-# wrapper module into a temp dir and move it into place only after CHECK (a
-# function given the temp dir) accepts it, so an interrupted or mis-stamped
-# build never leaves a "cached"-looking directory.
-go_build() {
-	local name="$1" moddir="$2" out="$3" ldflags="$4" check="$5"
-	shift 5
-	local tmp="$out.tmp.$$" start
-	tmp_dirs+=("$tmp")
-	rm -rf "$tmp"
-	mkdir -p "$tmp"
-	start=$(date +%s)
-	log "$name: building $* -> $out"
-	start_heartbeat "$name"
-	# -trimpath: no local paths in binaries (reproducible); -s -w: drop symbol
-	# and DWARF tables (kube-apiserver is still ~115 MB without them).
-	(cd "$moddir" && go build -v -trimpath -ldflags="-s -w $ldflags" -o "$tmp/" "$@") 2>&1 |
-		progress_filter "$name"
-	stop_heartbeat
-	"$check" "$tmp"
-	rm -rf "$out"
-	mv "$tmp" "$out"
-	log "$name: done in $(($(date +%s) - start))s"
-}
-
-# module_field MODULE_DIR MODULE TEMPLATE: query the wrapper's resolved module.
-module_field() {
-	(cd "$1" && go list -m -f "$3" "$2")
-}
-
-# expect_output WHAT WANT CMD...: fail unless CMD's output contains WANT.
-# Catches version stamps that silently stop applying when upstream moves a
-# variable (-X on a missing symbol is not an error).
-expect_output() {
-	local what="$1" want="$2" got
-	shift 2
-	got="$("$@" 2>&1 | head -n 5)" || true
-	case "$got" in
-	*"$want"*) log "$what reports $want" ;;
-	*)
-		echo "$what: expected '$want' in output of '$*', got:" >&2
-		echo "$got" >&2
-		exit 1
-		;;
-	esac
-}
+LOG_TAG=build-controlplane
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 
 check_k8s() {
 	expect_output kube-apiserver "Kubernetes $K8S_VERSION" "$1/kube-apiserver" --version
@@ -149,20 +32,12 @@ check_k8s() {
 check_etcd() { expect_output etcd "etcd Version: ${ETCD_VERSION#v}" "$1/etcd" --version; }
 check_helm() { expect_output helm "Version:\"$HELM_VERSION\"" "$1/helm" version; }
 
-# check_pin MODULE_DIR MODULE WANT: the wrapper go.mod must agree with
-# versions.env, otherwise the directory name would lie about its contents.
-check_pin() {
-	local got
-	got="$(module_field "$1" "$2" '{{.Version}}')"
-	if [ "$got" != "$3" ]; then
-		echo "$1/go.mod resolves $2 $got but hack/versions.env pins $3." >&2
-		echo "Regenerate the wrapper (hack/gen-k8s-wrapper.sh for k8s, or go get $2@$3 && go mod tidy)." >&2
-		exit 1
-	fi
-}
-
-module_sum() { # MODULE_DIR MODULE VERSION -> h1:... from go.sum
-	awk -v m="$2" -v v="$3" '$1 == m && $2 == v { print $3; exit }' "$1/go.sum"
+# regen_hint COMPONENT: how to bring a wrapper's go.mod back in line with hack/versions.env.
+regen_hint() {
+	case "$1" in
+	k8s) echo "Regenerate the wrapper: hack/gen-k8s-wrapper.sh (make controlplane-gen)." ;;
+	*) echo "In hack/controlplane/$1: go get <module>@<pin from hack/versions.env> && go mod tidy." ;;
+	esac
 }
 
 build_k8s() {
@@ -171,7 +46,7 @@ build_k8s() {
 	if have_all "$out" "${bins[@]}"; then
 		return 0
 	fi
-	check_pin "$moddir" k8s.io/kubernetes "$K8S_VERSION"
+	check_pin "$moddir" k8s.io/kubernetes "$K8S_VERSION" "$(regen_hint k8s)"
 
 	local ver="$K8S_VERSION" major minor build_date commit ldflags="" pkg
 	major="${ver#v}"
@@ -200,7 +75,7 @@ build_etcd() {
 	if have_all "$out" etcd; then
 		return 0
 	fi
-	check_pin "$moddir" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+	check_pin "$moddir" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$(regen_hint etcd)"
 	# The release version itself is a constant in go.etcd.io/etcd/api/v3;
 	# only the git SHA is link-time (upstream's build script sets it). The
 	# proxy has no commit, so record the module content hash instead.
@@ -217,7 +92,7 @@ build_helm() {
 	if have_all "$out" helm; then
 		return 0
 	fi
-	check_pin "$moddir" helm.sh/helm/v4 "$HELM_VERSION"
+	check_pin "$moddir" helm.sh/helm/v4 "$HELM_VERSION" "$(regen_hint helm)"
 	local v=helm.sh/helm/v4/internal/version commit
 	commit="$(module_sum "$moddir" helm.sh/helm/v4 "$HELM_VERSION")"
 	# Without these, `helm version` reports the source default ("v4.3") and
@@ -253,13 +128,7 @@ fi
 mkdir -p "$BIN_ROOT"
 # Serialise concurrent builds (e.g. `make cluster` racing a test harness):
 # the second waiter then finds everything cached.
-if command -v flock >/dev/null 2>&1; then
-	exec 9>"$BIN_ROOT/.build.lock"
-	if ! flock -n 9; then
-		log "another build holds $BIN_ROOT/.build.lock; waiting"
-		flock 9
-	fi
-fi
+take_lock "$BIN_ROOT/.build.lock"
 
 overall=$(date +%s)
 for t in "${targets[@]}"; do

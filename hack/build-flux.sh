@@ -21,14 +21,13 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/flux/versions.env
 . "$here/flux/versions.env"
-CACHE="${LEARNPATH_CACHE:-$HOME/.cache/learnpath}"
-case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
-BIN_ROOT="$CACHE/bin"
+LOG_TAG=build-flux
+# Smaller builds than Kubernetes: a heartbeat every 30 s, a line every 100 packages.
+HEARTBEAT_SECS=30
+PROGRESS_EVERY=100
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 ALL=(source-controller kustomize-controller helm-controller gitserver)
-
-log() { echo "[build-flux $(date +%H:%M:%S)] $*" >&2; }
-
-export CGO_ENABLED=0
 
 version_of() {
 	case "$1" in
@@ -58,128 +57,68 @@ if [ "${1:-}" = "--print-dir" ]; then
 	exit 0
 fi
 
-heartbeat_pid=""
-start_heartbeat() {
-	local what="$1" start
-	start=$(date +%s)
-	(
-		while sleep 30; do
-			log "$what: still working ($(($(date +%s) - start))s elapsed)"
-		done
-	) &
-	heartbeat_pid=$!
-}
-stop_heartbeat() {
-	if [ -n "$heartbeat_pid" ]; then
-		kill "$heartbeat_pid" 2>/dev/null || true
-		wait "$heartbeat_pid" 2>/dev/null || true
-		heartbeat_pid=""
-	fi
-}
-tmp_dirs=()
-cleanup() {
-	stop_heartbeat
-	local d
-	for d in "${tmp_dirs[@]+"${tmp_dirs[@]}"}"; do
-		rm -rf "$d"
-	done
-}
-trap cleanup EXIT
-
-# One line per compiled package from `go build -v`: summarise as a counter,
-# pass everything else (errors, "go: downloading ...") through.
-progress_filter() {
-	local what="$1" n=0 line
-	while IFS= read -r line; do
-		case "$line" in
-		"" | *" "* | "#"*) echo "$line" >&2 ;;
-		*)
-			n=$((n + 1))
-			if [ $((n % 100)) -eq 0 ]; then
-				log "$what: $n packages compiled (at $line)"
-			fi
-			;;
-		esac
-	done
-	log "$what: $n packages compiled in total"
-}
-
 build_gitserver() {
 	local out tmp
 	out="$(dir_of gitserver)"
-	tmp="$out.tmp.$$"
-	tmp_dirs+=("$tmp")
-	rm -rf "$tmp"
-	mkdir -p "$tmp"
+	new_tmp_dir tmp "$out.tmp.$$"
 	log "gitserver: building hack/flux/gitserver -> $out/gitserver"
 	(cd "$here/flux/gitserver" && go build -mod=readonly -trimpath -ldflags="-s -w" -o "$tmp/gitserver" .)
-	rm -rf "$out"
-	mv "$tmp" "$out"
+	install_entry "$tmp" "$out"
 }
 
+# add_crds MODULE_DIR MODULE TMP: copy the controller's CRDs from the same module versions into
+# TMP/crds: the controller module's config/crd/bases (present in the module zip), else the api
+# module's. crds/.complete, written last, marks a complete cache entry.
+add_crds() {
+	local moddir="$1" mod="$2" tmp="$3" srcdir apidir crddir
+	srcdir="$(module_field "$moddir" "$mod" '{{.Dir}}')"
+	crddir="$srcdir/config/crd/bases"
+	if ! ls "$crddir"/*.yaml >/dev/null 2>&1; then
+		apidir="$(module_field "$moddir" "$mod/api" '{{.Dir}}')"
+		crddir="$apidir/config/crd/bases"
+	fi
+	if ! ls "$crddir"/*.yaml >/dev/null 2>&1; then
+		echo "$mod: no CRDs found under $srcdir/config/crd/bases or the api module" >&2
+		exit 1
+	fi
+	mkdir -p "$tmp/crds"
+	cp "$crddir"/*.yaml "$tmp/crds/"
+	chmod u+w "$tmp/crds"/*.yaml
+	log "$mod: $(find "$tmp/crds" -name '*.yaml' | wc -l) CRDs"
+	echo "$mod $(module_field "$moddir" "$mod" '{{.Version}}')" >"$tmp/crds/.complete"
+}
+
+# finish_<name, with _ for -> TMP: go_build's check for one controller: the binary is there; then
+# its CRDs.
+finish_controller() {
+	local name="$1" tmp="$2"
+	[ -x "$tmp/$name" ] || {
+		echo "$name: go build produced no binary" >&2
+		exit 1
+	}
+	add_crds "$here/flux/$name" "github.com/fluxcd/$name" "$tmp"
+}
+finish_source_controller() { finish_controller source-controller "$1"; }
+finish_kustomize_controller() { finish_controller kustomize-controller "$1"; }
+finish_helm_controller() { finish_controller helm-controller "$1"; }
+
 build_one() {
-	local name="$1" version mod moddir out tmp start got srcdir apidir crddir
+	local name="$1" version mod moddir
 	version="$(version_of "$name")"
 	mod="github.com/fluxcd/$name"
 	moddir="$here/flux/$name"
-	out="$(dir_of "$name")"
 	if cached "$name"; then
-		log "$name $version: cached in $out"
+		log "$name $version: cached in $(dir_of "$name")"
 		return 0
 	fi
 	if [ "$name" = gitserver ]; then
 		build_gitserver
 		return 0
 	fi
-	start=$(date +%s)
 	# The wrapper must agree with the pin, or the directory name would lie.
-	got="$(cd "$moddir" && go list -m -f '{{.Version}}' "$mod")"
-	if [ "$got" != "$version" ]; then
-		echo "$moddir/go.mod resolves $mod $got but hack/flux/versions.env pins $version;" >&2
-		echo "run hack/flux/gen-wrappers.sh" >&2
-		exit 1
-	fi
-	tmp="$out.tmp.$$"
-	tmp_dirs+=("$tmp")
-	rm -rf "$tmp"
-	mkdir -p "$tmp/crds"
-
-	log "$name $version: downloading modules"
-	start_heartbeat "$name download"
-	(cd "$moddir" && go mod download -x 2>&1 | grep -E '^(# get|go: )' | sed -n '1~25p' >&2 || true)
-	stop_heartbeat
-
-	log "$name $version: building $mod -> $out/$name"
-	start_heartbeat "$name build"
-	# -mod=readonly: the wrapper's go.sum is authoritative; -trimpath: no local
-	# paths in the binary; -s -w: no symbol/DWARF tables.
-	(cd "$moddir" && go build -mod=readonly -v -trimpath -ldflags="-s -w" -o "$tmp/$name" "$mod") 2>&1 |
-		progress_filter "$name"
-	stop_heartbeat
-	[ -x "$tmp/$name" ] || {
-		echo "$name: go build produced no binary" >&2
-		exit 1
-	}
-
-	# CRDs from the same module versions: the controller module's
-	# config/crd/bases (present in the module zip), else the api module's.
-	srcdir="$(cd "$moddir" && go list -m -f '{{.Dir}}' "$mod")"
-	crddir="$srcdir/config/crd/bases"
-	if ! ls "$crddir"/*.yaml >/dev/null 2>&1; then
-		apidir="$(cd "$moddir" && go list -m -f '{{.Dir}}' "$mod/api")"
-		crddir="$apidir/config/crd/bases"
-	fi
-	if ! ls "$crddir"/*.yaml >/dev/null 2>&1; then
-		echo "$name: no CRDs found under $srcdir/config/crd/bases or the api module" >&2
-		exit 1
-	fi
-	cp "$crddir"/*.yaml "$tmp/crds/"
-	chmod u+w "$tmp/crds"/*.yaml
-	echo "$mod $version" >"$tmp/crds/.complete"
-
-	rm -rf "$out"
-	mv "$tmp" "$out"
-	log "$name $version: done in $(($(date +%s) - start))s ($(find "$out/crds" -name '*.yaml' | wc -l) CRDs)"
+	check_pin "$moddir" "$mod" "$version" "Run hack/flux/gen-wrappers.sh (pins: hack/flux/versions.env)."
+	go_download "$name $version" "$moddir"
+	go_build "$name $version" "$moddir" "$(dir_of "$name")" "" "finish_${name//-/_}" "$mod"
 }
 
 targets=("$@")
@@ -196,13 +135,7 @@ if [ "$all_cached" = 1 ]; then
 fi
 
 mkdir -p "$BIN_ROOT"
-if command -v flock >/dev/null 2>&1; then
-	exec 9>"$BIN_ROOT/.build-flux.lock"
-	if ! flock -n 9; then
-		log "another build holds $BIN_ROOT/.build-flux.lock; waiting"
-		flock 9
-	fi
-fi
+take_lock "$BIN_ROOT/.build-flux.lock"
 
 overall=$(date +%s)
 for t in "${targets[@]}"; do

@@ -8,6 +8,8 @@
 # the metadata (labels; helm.sh/resource-policy: keep when crds.keep) after `metadata:`.
 # tests/e2e/helm.rs strips exactly those lines and fails when the rest differs from the types.
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 if [ $# -ge 1 ]; then
@@ -17,8 +19,7 @@ else
 	bin=target/debug/learnpath
 fi
 out=charts/learnpath/templates/crds
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+new_tmp_dir tmp
 
 "$bin" crd --out-dir "$tmp"
 rm -f "$tmp/kustomization.yaml"

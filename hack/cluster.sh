@@ -39,10 +39,12 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=SCRIPTDIR/versions.env
 . "$here/versions.env"
-CACHE="${LEARNPATH_CACHE:-$HOME/.cache/learnpath}"
-case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
+LOG_TAG=cluster
+# Only the cache root and log: this script manages its own traps (see supervise).
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 
 READY_TIMEOUT="${LEARNPATH_READY_TIMEOUT:-180}"
 # Controllers that do something useful without nodes. Notably absent: anything
@@ -63,10 +65,6 @@ APISERVER_CMD=()
 KCM_CMD=()
 # A restarted component appends to its log and takes its predecessor's line in the pids file.
 RESTART_OF=""
-
-# Logging must never kill the script: in supervise mode stderr may be a pipe
-# whose reader (the test process) is already dead, and cleanup must still run.
-log() { echo "[cluster $(date +%H:%M:%S)] $*" >&2 || true; }
 
 die() {
 	FAIL_REASON="$*"
@@ -532,7 +530,7 @@ cmd_supervise() {
 	# Writes to a dead reader must fail (and be ignored), not kill us mid-cleanup.
 	trap '' PIPE
 	PROTOCOL_DONE=0
-	# shellcheck disable=SC2329 # invoked via trap
+	# shellcheck disable=SC2317,SC2329 # invoked via trap (SC2317 up to shellcheck 0.9, SC2329 after)
 	supervise_cleanup() {
 		local rc=$?
 		trap '' TERM INT HUP

@@ -3,9 +3,9 @@
 #
 #   include hack/controlplane.mk
 #
-# Targets: controlplane (build/cached binaries), cluster (start or reuse a local
-# control plane, prints the KUBECONFIG export), cluster-down, controlplane-gen
-# (regenerate the k8s wrapper module after bumping K8S_VERSION).
+# Targets: controlplane (build/cached binaries), prometheus (server + promtool), cluster
+# (start or reuse a local control plane, prints the KUBECONFIG export), cluster-down,
+# controlplane-gen (regenerate the k8s wrapper module after bumping K8S_VERSION).
 # Override CACHE or CLUSTER_DIR on the command line, e.g. make cluster CLUSTER_DIR=/tmp/cp.
 
 # Directory of this fragment, so it works whatever the includer's location.
@@ -25,22 +25,29 @@ KUBE_APISERVER ?= $(CONTROLPLANE_K8S_BIN)/kube-apiserver
 KUBE_CONTROLLER_MANAGER ?= $(CONTROLPLANE_K8S_BIN)/kube-controller-manager
 ETCD ?= $(CACHE)/bin/etcd-$(ETCD_VERSION)/etcd
 HELM ?= $(CACHE)/bin/helm-$(HELM_VERSION)/helm
+PROMETHEUS ?= $(CACHE)/bin/prometheus-$(PROMETHEUS_VERSION)/prometheus
+PROMTOOL ?= $(CACHE)/bin/prometheus-$(PROMETHEUS_VERSION)/promtool
 
 # The scripts read the cache root from the environment.
 CONTROLPLANE_ENV = LEARNPATH_CACHE=$(CACHE)
 
-.PHONY: controlplane controlplane-gen cluster cluster-down
+.PHONY: controlplane controlplane-gen cluster cluster-down prometheus
 
 # Always runs the script: it is a sub-second no-op when the pinned versions are
 # already cached, and make cannot see the cache/pin relationship by itself.
-controlplane:
+controlplane: ## build (or find cached) kube-apiserver, kube-controller-manager, kubectl, etcd, helm
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/build-controlplane.sh
 
-controlplane-gen:
+# Prometheus and promtool for the end-to-end tests (a real server; `promtool test rules`), built
+# like the control plane; a no-op when cached.
+prometheus: ## build (or find cached) the Prometheus server and promtool (pin in hack/versions.env)
+	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/build-prometheus.sh
+
+controlplane-gen: ## regenerate the k8s wrapper module after bumping K8S_VERSION
 	$(CONTROLPLANE_HACK)/gen-k8s-wrapper.sh
 
-cluster: controlplane
+cluster: controlplane ## start (or reuse) a local control plane; prints the KUBECONFIG export
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/cluster.sh up $(CLUSTER_DIR)
 
-cluster-down:
+cluster-down: ## stop the local control plane of make cluster
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/cluster.sh down $(CLUSTER_DIR)

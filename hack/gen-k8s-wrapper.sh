@@ -15,15 +15,15 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=versions.env
+# shellcheck source=SCRIPTDIR/versions.env
 . "$here/versions.env"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 wrapper="$here/controlplane/k8s"
 mkdir -p "$wrapper"
 
 # v1.37.2 -> v0.37.2: the staging modules are tagged with major 0.
 staging_version="v0.${K8S_VERSION#v1.}"
-
-log() { echo "[gen-k8s-wrapper $(date +%H:%M:%S)] $*" >&2; }
 
 log "downloading k8s.io/kubernetes@$K8S_VERSION metadata"
 gomod_file="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" |

@@ -14,11 +14,10 @@ set -euo pipefail
 CARGO_FUZZ_VERSION=0.13.2
 CARGO_DENY_VERSION=0.20.2
 
-CACHE="${LEARNPATH_CACHE:-$HOME/.cache/learnpath}"
-case "$CACHE" in /*) ;; *) CACHE="$PWD/$CACHE" ;; esac
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$here/lib.sh"
 CARGO="${CARGO:-cargo}"
-
-log() { echo "tools.sh: $*" >&2; }
 
 if [ $# -ne 1 ]; then
 	echo "usage: $0 cargo-fuzz|cargo-deny" >&2
@@ -50,13 +49,10 @@ fi
 
 mkdir -p "$CACHE/tools"
 # One installer at a time per tool (parallel make, two checkouts sharing the cache).
-if command -v flock >/dev/null; then
-	exec 9>"$CACHE/tools/.$name.lock"
-	flock 9
-	if cached_ok; then
-		echo "$bin"
-		exit 0
-	fi
+take_lock "$CACHE/tools/.$name.lock"
+if cached_ok; then
+	echo "$bin"
+	exit 0
 fi
 
 log "installing $name $version into $root (a few minutes on a cold cache)"
@@ -64,12 +60,11 @@ start=$(date +%s)
 # Build in a private target dir (no clash with the project's target/ or another install), and
 # install into a temporary root that is renamed into place, so an interrupted install never
 # leaves a half-populated cache entry behind.
-tmp="$(mktemp -d "$CACHE/tools/.$name-$version.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
+new_tmp_dir tmp "$CACHE/tools/.$name-$version.tmp.$$"
 CARGO_TARGET_DIR="$tmp/target" "$CARGO" install --locked \
 	--version "$version" --root "$tmp/root" "$name" >&2
-rm -rf "$tmp/target" "$root"
-mv "$tmp/root" "$root"
+rm -rf "$tmp/target"
+install_entry "$tmp/root" "$root"
 
 if ! cached_ok; then
 	log "$bin does not report version $version after install"

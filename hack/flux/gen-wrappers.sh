@@ -13,9 +13,10 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/versions.env
 . "$here/versions.env"
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
-
-log() { echo "[gen-flux-wrappers $(date +%H:%M:%S)] $*" >&2; }
+LOG_TAG=gen-flux-wrappers
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "$here/../lib.sh"
+export GOFLAGS=-mod=mod
 
 gen() {
 	local name="$1" version="$2" mod="github.com/fluxcd/$1" dir="$here/$1" upstream
