@@ -150,7 +150,9 @@ pub fn fetch(
         other => other?,
     };
     let tip = local_tip_required(&repo, cache_dir)?;
-    if missing_recent_parent(&repo, tip, now.as_second() - DAY_SECONDS) {
+    // Only after a pack arrived: deepening again when nothing moved would extend every
+    // shallow boundary by one more commit on every fetch.
+    if received.is_some() && missing_recent_parent(&repo, tip, now.as_second() - DAY_SECONDS) {
         session.round(Shallow::Deepen(1), None)?;
     }
     Ok(Fetched {

@@ -48,10 +48,6 @@ impl Repo {
         std::fs::write(file, content).expect("write");
     }
 
-    fn remove(&self, path: &str) {
-        std::fs::remove_file(self.path().join(path)).expect("remove");
-    }
-
     /// Commits everything in the work tree (or nothing) as `email` at `seconds`.
     fn commit(&self, email: &str, seconds: i64, message: &str) -> String {
         self.git(&["add", "-A"], None);
