@@ -8,6 +8,7 @@ pub mod api;
 pub mod cli;
 pub mod controller;
 pub mod planner;
+pub mod signals;
 pub mod telemetry;
 
 #[cfg(test)]

@@ -3,7 +3,14 @@
 // as a CGI program. It is what Flux's source-controller (go-git) clones from in
 // tests/e2e/flux.rs. Standard library only.
 //
-//	gitserver -root DIR [-listen 127.0.0.1:0]
+//	gitserver -root DIR [-listen 127.0.0.1:0] [-basic-auth USER:PASSWORD] [-tls-ca-out FILE] [-exit-on-stdin-eof]
+//
+// With -tls-ca-out FILE it serves HTTPS with a certificate for the loopback
+// address from a fresh certificate authority made at start, whose certificate
+// it writes (PEM) to FILE for clients to trust.
+//
+// With -basic-auth USER:PASSWORD every request must carry those HTTP basic
+// credentials (401 otherwise), as a private repository on a Git host would.
 //
 // Once listening it prints "LISTENING http://HOST:PORT" on stdout; a repository
 // DIR/foo.git (or DIR/foo with a .git directory) is then at http://HOST:PORT/foo.git.
@@ -13,10 +20,18 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -33,6 +48,8 @@ func main() {
 	root := flag.String("root", "", "directory holding the repositories (GIT_PROJECT_ROOT)")
 	listen := flag.String("listen", "127.0.0.1:0", "listen address; loopback only")
 	watchStdin := flag.Bool("exit-on-stdin-eof", false, "exit when stdin reaches EOF")
+	tlsCAOut := flag.String("tls-ca-out", "", "serve HTTPS; write the certificate authority (PEM) to this file")
+	basicAuth := flag.String("basic-auth", "", "USER:PASSWORD required on every request (HTTP basic); empty: none")
 	flag.Parse()
 	if *root == "" {
 		log.Fatal("-root is required")
@@ -66,7 +83,20 @@ func main() {
 		Stderr: os.Stderr,
 	}
 	mux := http.NewServeMux()
+	wantUser, wantPassword, requireAuth := strings.Cut(*basicAuth, ":")
+	if *basicAuth != "" && !requireAuth {
+		log.Fatal("-basic-auth wants USER:PASSWORD")
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if requireAuth {
+			user, password, ok := r.BasicAuth()
+			if !ok || user != wantUser || password != wantPassword {
+				w.Header().Set("WWW-Authenticate", `Basic realm="gitserver"`)
+				http.Error(w, "authentication required", http.StatusUnauthorized)
+				log.Printf("%s %s -> 401", r.Method, r.URL.Path)
+				return
+			}
+		}
 		// Read-only: receive-pack (push) is refused.
 		if strings.HasSuffix(r.URL.Path, "/git-receive-pack") || r.URL.Query().Get("service") == "git-receive-pack" {
 			http.Error(w, "read-only", http.StatusForbidden)
@@ -82,8 +112,20 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	scheme := "http"
+	if *tlsCAOut != "" {
+		config, caPEM, err := loopbackTLS()
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := os.WriteFile(*tlsCAOut, caPEM, 0o644); err != nil {
+			log.Fatal(err)
+		}
+		ln = tls.NewListener(ln, config)
+		scheme = "https"
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Printf("LISTENING http://%s\n", ln.Addr())
+	fmt.Printf("LISTENING %s://%s\n", scheme, ln.Addr())
 	os.Stdout.Sync()
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -120,4 +162,55 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// loopbackTLS makes a certificate authority and, signed by it, a server
+// certificate for 127.0.0.1, ::1 and localhost (a CA certificate cannot serve
+// as the server's own: TLS clients such as rustls reject that). Valid for a day.
+func loopbackTLS() (*tls.Config, []byte, error) {
+	now := time.Now()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	caTemplate := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "gitserver test CA"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageCertSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTemplate, caTemplate, &caKey.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	ca, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	template := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		DNSNames:     []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, template, ca, &key.PublicKey, caKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	config := &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+	}
+	return config, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), nil
 }
