@@ -7,10 +7,6 @@
 //!
 //! Its own control plane: the test changes a CRD, which every other test relies on.
 
-#[path = "../e2e/support.rs"]
-#[allow(dead_code)]
-mod support;
-
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -18,8 +14,7 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use learnpath::api::{LearningPath, Track};
 use serde_json::json;
-
-use support::*;
+use testkit::*;
 
 const CRD: &str = "learningpaths.learnpath.dev";
 /// A status field the planner always fills in for a valid plan.

@@ -1,8 +1,7 @@
-//! End-to-end tests against a real kube-apiserver and etcd (see `support`).
+//! End-to-end tests against a real kube-apiserver and etcd (see the `testkit` crate).
 
 mod flux;
 mod helm;
 mod hostile;
 mod operator;
 mod schema;
-mod support;
