@@ -15,6 +15,7 @@ pub(crate) async fn control(command: &'static str) {
     }
 }
 
+/// One operator replica (`learnpath run --leader-elect`), by its identity.
 pub(crate) struct Replica {
     pub(crate) identity: String,
     pub(crate) operator: Operator,

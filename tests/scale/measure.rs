@@ -3,20 +3,24 @@
 
 use testkit::*;
 
+/// A number from a `key: value` line of `/proc/<pid>/<file>` (e.g. `VmRSS:` of `status`).
 pub(crate) fn proc_field(pid: u32, file: &str, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/{file}")).ok()?;
     let line = text.lines().find(|l| l.starts_with(key))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Resident memory of a process now, in MiB.
 pub(crate) fn rss_mib(pid: u32) -> f64 {
     proc_field(pid, "status", "VmRSS:").unwrap_or(0) as f64 / 1024.0
 }
 
+/// Peak resident memory of a process (since start or the last clear_refs), in MiB.
 pub(crate) fn peak_rss_mib(pid: u32) -> f64 {
     proc_field(pid, "status", "VmHWM:").unwrap_or(0) as f64 / 1024.0
 }
 
+/// User and system CPU seconds a process has used.
 pub(crate) fn cpu_seconds(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces) start at ") ".
@@ -68,6 +72,7 @@ pub(crate) fn cpu_reading(operator: Option<u32>) -> [f64; 4] {
     ]
 }
 
+/// CPU milliseconds per write of each process between two [`cpu_reading`]s.
 pub(crate) fn cpu_per_write(before: [f64; 4], after: [f64; 4], writes: f64) -> CpuPerWrite {
     let per = |i: usize| (after[i] - before[i]) * 1000.0 / writes.max(1.0);
     CpuPerWrite {

@@ -41,6 +41,7 @@ pub(crate) async fn grant_operator_rbac(client: &Client) {
         .expect("binding");
 }
 
+/// What one size measured: a row of the printed table.
 pub(crate) struct Row {
     pub(crate) n: usize,
     pub(crate) ceiling: Duration,
@@ -65,6 +66,7 @@ pub(crate) struct Row {
     pub(crate) idle_writes: f64,
 }
 
+/// Measures one size: `n` learners on a Track of their own (`round` tells sizes apart).
 pub(crate) async fn run_size(admin: &Client, user: &Client, n: usize, round: usize) -> Row {
     let namespaces = n.clamp(1, 100);
     let track_name = format!("scale-{round}");

@@ -8,6 +8,7 @@ use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 use learnpath::api::LearningPath;
 
+/// Every LearningPath, listed a page of 1,000 at a time.
 pub(crate) async fn list_all(api: &Api<LearningPath>) -> Vec<LearningPath> {
     let mut out = Vec::new();
     let mut params = ListParams::default().limit(1000);

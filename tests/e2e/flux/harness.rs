@@ -149,6 +149,7 @@ pub(super) fn start_git_server(root: &Path, work: &Path) -> (Proc, String) {
     (proc, url.to_string())
 }
 
+/// The Flux controllers and the Git server of one test, watching its namespace.
 pub(super) struct Flux {
     pub(super) client: Client,
     pub(super) ns: String,
@@ -264,6 +265,7 @@ pub(super) fn go_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_secs_f64(total))
 }
 
+/// When a LearningPath's Ready condition last changed, as text (empty without one).
 pub(super) fn ready_time(lp: &LearningPath) -> String {
     condition(lp, "Ready")
         .map(|c| c.last_transition_time.0.to_string())

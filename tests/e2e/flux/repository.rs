@@ -12,6 +12,7 @@ use testkit::*;
 
 use super::{BOT_LEARNER, BOT_SIGNAL, LEARNERS_KS, LEARNERS_TIMEOUT};
 
+/// Runs git in `dir` with a fixed identity and no user or system config; its stdout.
 pub(super) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .current_dir(dir)
@@ -33,12 +34,14 @@ pub(super) fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Commits everything in `dir`; the new commit's id.
 pub(super) fn commit(dir: &Path, message: &str) -> String {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", message]);
     git(dir, &["rev-parse", "HEAD"])
 }
 
+/// Writes `value` as YAML, creating the parent directory.
 pub(super) fn write_yaml(path: &Path, value: &Value) {
     fs::create_dir_all(path.parent().expect("a parent")).expect("parent dir");
     let text = serde_saphyr::to_string(value).expect("YAML serializes");
@@ -113,9 +116,11 @@ pub(super) fn write_repository(dir: &Path, ns: &str, track: &str) {
 
 // ------------------------------------------------------------------------------ Flux objects
 
+/// A Flux kind, for dynamic APIs.
 pub(super) fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
 }
+/// source.toolkit.fluxcd.io/v1 GitRepository.
 pub(super) fn git_repositories() -> ApiResource {
     resource(
         "source.toolkit.fluxcd.io",
@@ -124,9 +129,11 @@ pub(super) fn git_repositories() -> ApiResource {
         "gitrepositories",
     )
 }
+/// source.toolkit.fluxcd.io/v1 HelmChart.
 pub(super) fn helm_charts() -> ApiResource {
     resource("source.toolkit.fluxcd.io", "v1", "HelmChart", "helmcharts")
 }
+/// kustomize.toolkit.fluxcd.io/v1 Kustomization.
 pub(super) fn kustomizations() -> ApiResource {
     resource(
         "kustomize.toolkit.fluxcd.io",
@@ -135,6 +142,7 @@ pub(super) fn kustomizations() -> ApiResource {
         "kustomizations",
     )
 }
+/// helm.toolkit.fluxcd.io/v2 HelmRelease.
 pub(super) fn helm_releases() -> ApiResource {
     resource(
         "helm.toolkit.fluxcd.io",
@@ -144,6 +152,7 @@ pub(super) fn helm_releases() -> ApiResource {
     )
 }
 
+/// The condition `type_` of a Flux object's status.
 pub(super) fn flux_condition<'a>(obj: &'a DynamicObject, type_: &str) -> Option<&'a Value> {
     obj.data["status"]["conditions"]
         .as_array()?
@@ -151,10 +160,12 @@ pub(super) fn flux_condition<'a>(obj: &'a DynamicObject, type_: &str) -> Option<
         .find(|c| c["type"] == type_)
 }
 
+/// Whether the condition `type_` of a Flux object has `status`.
 pub(super) fn condition_is(obj: &DynamicObject, type_: &str, status: &str) -> bool {
     flux_condition(obj, type_).is_some_and(|c| c["status"] == status)
 }
 
+/// A Flux object's Ready condition in one line, for reports.
 pub(super) fn ready_summary(obj: &DynamicObject) -> String {
     match flux_condition(obj, "Ready") {
         Some(c) => format!(

@@ -14,12 +14,15 @@ use learnpath::api::{LearningPath, Track};
 use serde_json::{Value, json};
 use testkit::*;
 
+/// How long the operator may take to get somewhere.
 pub(super) const WAIT: Duration = Duration::from_secs(60);
 
+/// The chart's directory.
 pub(super) fn chart() -> PathBuf {
     repo().join("charts/learnpath")
 }
 
+/// The chart's directory as a command-line argument.
 pub(super) fn chart_arg() -> String {
     chart().display().to_string()
 }
@@ -36,6 +39,7 @@ pub(super) fn render(args: &[&str]) -> Vec<Value> {
     parse_documents(&out.stdout)
 }
 
+/// Every non-empty document of a multi-document YAML stream.
 pub(super) fn parse_documents(text: &str) -> Vec<Value> {
     let mut docs = Vec::new();
     let mut current = String::new();
@@ -58,6 +62,7 @@ pub(super) fn parse_documents(text: &str) -> Vec<Value> {
     docs
 }
 
+/// How many documents of each kind.
 pub(super) fn kinds(docs: &[Value]) -> BTreeMap<String, usize> {
     let mut kinds = BTreeMap::new();
     for d in docs {
@@ -68,12 +73,14 @@ pub(super) fn kinds(docs: &[Value]) -> BTreeMap<String, usize> {
     kinds
 }
 
+/// The only document of `kind`; panics unless there is exactly one.
 pub(super) fn one<'a>(docs: &'a [Value], kind: &str) -> &'a Value {
     let found: Vec<&Value> = docs.iter().filter(|d| d["kind"] == kind).collect();
     assert_eq!(found.len(), 1, "exactly one {kind} in {:?}", kinds(docs));
     found[0]
 }
 
+/// The arguments of a Deployment's first container.
 pub(super) fn args_of(deployment: &Value) -> Vec<String> {
     deployment["spec"]["template"]["spec"]["containers"][0]["args"]
         .as_array()
@@ -149,6 +156,7 @@ pub(super) fn assert_hardened(deployment: &Value, uid: i64) {
     );
 }
 
+/// A fresh namespace that enforces (and warns and audits) the restricted Pod Security Standard.
 pub(super) async fn restricted_namespace(client: &kube::Client, prefix: &str) -> String {
     let ns = namespace(client, prefix).await;
     let patch = json!({"metadata": {"labels": {
@@ -165,6 +173,7 @@ pub(super) async fn restricted_namespace(client: &kube::Client, prefix: &str) ->
     ns
 }
 
+/// The example Track (as `track`) and every example learner in `learners_ns`.
 pub(super) async fn apply_examples(client: &kube::Client, learners_ns: &str, track: &str) {
     apply(&Api::<Track>::all(client.clone()), &example_track(track))
         .await
@@ -177,6 +186,7 @@ pub(super) async fn apply_examples(client: &kube::Client, learners_ns: &str, tra
     }
 }
 
+/// Every example learner in `ns` Ready within [`WAIT`]; else panics with the operator's log.
 pub(super) async fn all_ready(client: &kube::Client, ns: &str, log: impl Fn() -> String) {
     let paths: Api<LearningPath> = Api::namespaced(client.clone(), ns);
     let ready = tokio::time::timeout(WAIT, async {
@@ -225,6 +235,7 @@ pub(super) async fn assert_no_denials(
     );
 }
 
+/// `helm install` of the chart on the shared control plane, with `extra` arguments.
 pub(super) fn helm_install(release: &str, ns: &str, extra: &[&str]) -> Run {
     let chart = chart_arg();
     let kc = cluster().kubeconfig.display().to_string();

@@ -41,6 +41,7 @@ pub(super) fn token_kubeconfig(sa: &str, ns: &str) -> PathBuf {
 /// resource name, verb), every list expanded.
 pub(super) type Grant = (String, String, String, String);
 
+/// What `kubeconfig`'s identity may do in `ns`, by `kubectl auth can-i --list`.
 pub(super) fn can_i_list(kubeconfig: &Path, ns: &str) -> BTreeSet<Grant> {
     let out = kubectl_with(kubeconfig, &["auth", "can-i", "--list", "-n", ns])
         .expect("kubectl auth can-i --list");
@@ -72,6 +73,7 @@ pub(super) fn can_i_list(kubeconfig: &Path, ns: &str) -> BTreeSet<Grant> {
     grants
 }
 
+/// The grants of `verbs` on `resource` (and resource `name`, if not empty).
 pub(super) fn grants(resource: &str, name: &str, verbs: &[&str]) -> Vec<Grant> {
     verbs
         .iter()
@@ -121,12 +123,14 @@ pub(super) fn allowed_to_everyone() -> Vec<Grant> {
     all
 }
 
+/// What the operator needs of Tracks, everywhere.
 pub(super) fn tracks_rules() -> Vec<Grant> {
     let mut all = grants("tracks.learnpath.dev", "", &["get", "list", "watch"]);
     all.extend(grants("tracks.learnpath.dev/status", "", &["patch"]));
     all
 }
 
+/// What the operator needs in a namespace it watches: LearningPaths and Events.
 pub(super) fn learner_rules() -> Vec<Grant> {
     let mut all = grants("learningpaths.learnpath.dev", "", &["get", "list", "watch"]);
     all.extend(grants("learningpaths.learnpath.dev/status", "", &["patch"]));
@@ -134,6 +138,7 @@ pub(super) fn learner_rules() -> Vec<Grant> {
     all
 }
 
+/// What the operator needs for leader election, in the release namespace.
 pub(super) fn lease_rules() -> Vec<Grant> {
     let mut all = grants("leases.coordination.k8s.io", "", &["create"]);
     all.extend(grants(
@@ -144,6 +149,7 @@ pub(super) fn lease_rules() -> Vec<Grant> {
     all
 }
 
+/// The identity of `kubeconfig` may do exactly `parts` in `ns`, no more, no less.
 pub(super) fn assert_grants_exactly(kubeconfig: &Path, ns: &str, parts: &[Vec<Grant>]) {
     let actual = can_i_list(kubeconfig, ns);
     let expected: BTreeSet<Grant> = parts.iter().flatten().cloned().collect();

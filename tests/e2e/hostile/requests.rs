@@ -9,8 +9,10 @@ use kube::core::Status;
 use serde_json::{Value, json};
 use testkit::*;
 
+/// How long the operator may take to get somewhere.
 pub(super) const WAIT: Duration = Duration::from_secs(90);
 
+/// `n` times the character `c`.
 pub(super) fn s(n: usize, c: char) -> String {
     std::iter::repeat_n(c, n).collect()
 }
@@ -22,6 +24,7 @@ pub(super) fn long_id(prefix: &str, n: usize, len: usize) -> String {
     format!("{head}{}", s(len - head.len(), 'x'))
 }
 
+/// The URL path of `K`'s collection.
 pub(super) fn url_path<K: kube::Resource<DynamicType = ()>>(namespace: Option<&str>) -> String {
     K::url_path(&(), namespace)
 }
@@ -29,6 +32,7 @@ pub(super) fn url_path<K: kube::Resource<DynamicType = ()>>(namespace: Option<&s
 /// What the API server answered to a request: the created object's JSON, or its refusal.
 pub(super) type Answer = Result<String, Box<Status>>;
 
+/// A client result as an [`Answer`]; an error of the client itself as a failure status.
 pub(super) fn answer(result: Result<String, kube::Error>) -> Answer {
     match result {
         Ok(text) => Ok(text),
@@ -76,18 +80,22 @@ pub(super) async fn apply_yaml<K: kube::Resource<DynamicType = ()>>(
     answer(client.request_text(request).await)
 }
 
+/// A Track as JSON.
 pub(super) fn track_doc(name: &str, spec: &Value) -> Value {
     json!({"apiVersion": "learnpath.dev/v1alpha1", "kind": "Track", "metadata": {"name": name}, "spec": spec})
 }
 
+/// A LearningPath as JSON.
 pub(super) fn path_doc(name: &str, namespace: &str, spec: &Value) -> Value {
     json!({"apiVersion": "learnpath.dev/v1alpha1", "kind": "LearningPath", "metadata": {"name": name, "namespace": namespace}, "spec": spec})
 }
 
+/// The JSON bytes of a document.
 pub(super) fn bytes(doc: &Value) -> Vec<u8> {
     serde_json::to_vec(doc).unwrap()
 }
 
+/// The refusal; panics when the API server accepted the request.
 pub(super) fn refused_with(answer: &Answer, what: &str) -> Box<Status> {
     match answer {
         Ok(_) => panic!("{what}: the API server accepted it"),
@@ -95,6 +103,7 @@ pub(super) fn refused_with(answer: &Answer, what: &str) -> Box<Status> {
     }
 }
 
+/// Panics with the refusal when the API server refused the request.
 pub(super) fn accepted(answer: &Answer, what: &str) {
     if let Err(status) = answer {
         panic!("{what}: refused with {} {}", status.code, status.message);
