@@ -1,7 +1,7 @@
 //! Planner micro-benchmarks: the go-engineer Track, a generated 500-module Track with deep
-//! chains and wide fan-in, and the hostile shapes of docs/security.md ("Planner complexity and
-//! denial of service"): one 500-deep chain, a wide fan-in, the most prerequisite edges an acyclic
-//! Track can have, and a Track and learner at every count limit.
+//! chains and wide fan-in, and the hostile shapes (docs/security.md): one 500-deep chain, a wide
+//! fan-in, the most prerequisite edges an acyclic Track can have, and a Track and learner at
+//! every count limit.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,17 +11,11 @@
 )]
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use learnpath::api::{LearningPath, LearningPathSpec, Track, TrackSpec};
+use learnpath::api::{LearningPathSpec, TrackSpec};
 use learnpath::planner;
-
-fn read<T: serde::de::DeserializeOwned>(path: &str) -> T {
-    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
-    serde_saphyr::from_str(&std::fs::read_to_string(&full).expect("example exists"))
-        .expect("example parses")
-}
+use testkit::fixtures;
 
 /// 500 modules: ten chains of fifty (deep), and every tenth module needing the ten before it (wide).
 fn generated_track() -> TrackSpec {
@@ -167,8 +161,8 @@ fn max_size() -> (TrackSpec, LearningPathSpec) {
 }
 
 fn bench(c: &mut Criterion) {
-    let track: Track = read("examples/tracks/go-engineer.yaml");
-    let learner: LearningPath = read("examples/learners/backend-engineer.yaml");
+    let track = fixtures::example_track();
+    let learner = fixtures::example_learner("backend-engineer");
     let mut group = c.benchmark_group("planner");
     group.throughput(Throughput::Elements(1));
     // As the operator plans: the Track is indexed once per generation, then each learner.
@@ -208,7 +202,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("generated-500-modules+index", |b| {
         b.iter(|| planner::plan(black_box(&big), black_box(&spec)).expect("plans"))
     });
-    // Hostile shapes, target < 10 ms per plan (docs/security.md), indexing the Track included. The
+    // Hostile shapes, target < 10 ms per plan, the Track's indexing included. The
     // learner starts from scratch, so every module is planned.
     let mut fresh = spec.clone();
     fresh.assessment.clear();

@@ -11,5 +11,11 @@ pub mod planner;
 pub mod signals;
 pub mod telemetry;
 
-#[cfg(test)]
-mod fixtures;
+// Test support, shared with integration tests, benchmarks and the fuzz targets through cargo
+// features (learnpath-testkit and fuzz/ turn them on); not part of the API.
+#[cfg(any(test, feature = "fixtures"))]
+#[doc(hidden)]
+pub mod fixtures;
+#[cfg(feature = "invariants")]
+#[doc(hidden)]
+pub mod invariants;

@@ -7,21 +7,19 @@
     reason = "a test stops at the first broken expectation, with its message"
 )]
 
-use std::path::{Path, PathBuf};
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use learnpath::api::LearningPathStatus;
+use testkit::fixtures;
 
-fn examples() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
-}
-
+/// What `learnpath plan` prints for the example Track and one example learner.
 fn plan(learner: &str) -> LearningPathStatus {
-    let track = examples().join("tracks/go-engineer.yaml");
-    let path = examples().join(format!("learners/{learner}.yaml"));
-    learnpath::cli::plan_files(&track, &path, Time(Timestamp::UNIX_EPOCH))
-        .unwrap_or_else(|e| panic!("{learner}: {e}"))
+    learnpath::cli::plan_files(
+        &fixtures::example_track_file(),
+        &fixtures::example_learner_file(learner),
+        Time(Timestamp::UNIX_EPOCH),
+    )
+    .unwrap_or_else(|e| panic!("{learner}: {e}"))
 }
 
 fn order(status: &LearningPathStatus) -> Vec<&str> {
@@ -147,7 +145,8 @@ fn infrastructure_developer_hits_the_leap_thresholds() {
 
 #[test]
 fn every_example_learner_plans() {
-    for entry in std::fs::read_dir(examples().join("learners")).unwrap() {
+    // Every file, not only those the fixtures name: a new example learner is planned too.
+    for entry in std::fs::read_dir(fixtures::examples_dir().join("learners")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         if name == "namespace" {

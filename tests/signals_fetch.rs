@@ -5,6 +5,13 @@
 //! Commit dates are placed relative to a fixed `NOW`; the server applies `deepen-since` to
 //! them, so the shallow cutoff is tested for real.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::too_many_lines,
+    reason = "a test stops at the first broken expectation, with its message"
+)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};

@@ -216,14 +216,9 @@ mod tests {
     use crate::controller::desired_status;
 
     fn example() -> (Track, LearningPath) {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
-        let mut track: Track =
-            serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
+        let mut track = crate::fixtures::example_track();
         track.metadata.generation = Some(3);
-        let mut lp: LearningPath =
-            serde_saphyr::from_str(&read("examples/learners/backend-engineer.yaml"))
-                .expect("LearningPath");
+        let mut lp = crate::fixtures::example_learner("backend-engineer");
         lp.metadata.generation = Some(2);
         lp.metadata.namespace = Some("learners".into());
         (track, lp)

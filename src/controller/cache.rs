@@ -104,12 +104,8 @@ mod tests {
     use crate::controller::{desired_status, now, transitions};
 
     fn planned() -> (crate::api::Track, LearningPath) {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
-        let track: crate::api::Track =
-            serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
-        let mut lp: LearningPath =
-            serde_saphyr::from_str(&read("examples/learners/fast-mover.yaml")).expect("LP");
+        let track = crate::fixtures::example_track();
+        let mut lp = crate::fixtures::example_learner("fast-mover");
         lp.status = Some(desired_status(&lp, Some(&track), now()));
         (track, lp)
     }

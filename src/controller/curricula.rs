@@ -104,14 +104,7 @@ mod tests {
     use super::*;
 
     fn track(uid: &str, generation: i64, title: &str) -> Track {
-        let mut track: Track = serde_saphyr::from_str(
-            &std::fs::read_to_string(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("examples/tracks/go-engineer.yaml"),
-            )
-            .expect("example Track"),
-        )
-        .expect("example Track parses");
+        let mut track = crate::fixtures::example_track();
         track.metadata.uid = Some(uid.to_string());
         track.metadata.generation = Some(generation);
         track.spec.title = title.to_string();

@@ -25,7 +25,7 @@ fn context() -> (Arc<Context>, ApiHandle) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     let client = Client::new(service, "default");
     let (tracks, mut writer) = reflector::store::<Track>();
-    let mut track = fixtures::go_engineer_track();
+    let mut track = fixtures::example_track();
     track.metadata.generation = Some(1);
     writer.apply_watcher_event(&watcher::Event::Apply(track));
     let (paths, _) = reflector::store::<LearningPath>();
@@ -42,7 +42,7 @@ fn context() -> (Arc<Context>, ApiHandle) {
 
 /// The backend engineer as the cache holds him before his first plan.
 fn learner() -> LearningPath {
-    let mut lp = fixtures::learner("backend-engineer");
+    let mut lp = fixtures::example_learner("backend-engineer");
     lp.metadata.generation = Some(1);
     lp.metadata.uid = Some("uid-1".into());
     lp
@@ -84,7 +84,7 @@ async fn a_new_plan_is_applied_registered_as_our_own_and_announced() {
         "application/apply-patch+yaml"
     );
     let sent = body_json(request).await;
-    let expected = desired_status(&lp, Some(&fixtures::go_engineer_track()), now());
+    let expected = desired_status(&lp, Some(&fixtures::example_track()), now());
     assert_eq!(sent["status"]["summary"], json!(expected.summary));
     // The API server answers with the object as stored: that is what the watch will deliver.
     let mut stored = serde_json::to_value(&lp).expect("JSON");
@@ -171,11 +171,7 @@ async fn an_out_of_date_crd_refusal_is_named_and_announces_nothing() {
     let next = tokio::time::timeout(std::time::Duration::from_millis(100), api.next_request());
     assert!(next.await.is_err(), "no request after a refused patch");
     let mut written = lp.clone();
-    written.status = Some(desired_status(
-        &lp,
-        Some(&fixtures::go_engineer_track()),
-        now(),
-    ));
+    written.status = Some(desired_status(&lp, Some(&fixtures::example_track()), now()));
     cache::trim(&mut written);
     assert!(!ctx.is_own_write(&written));
     let key = ObjectRef::from_obj(&lp);

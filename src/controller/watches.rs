@@ -164,7 +164,7 @@ mod tests {
     use crate::fixtures;
 
     fn track(name: &str, generation: i64) -> Track {
-        let mut track = fixtures::go_engineer_track();
+        let mut track = fixtures::example_track();
         track.metadata.name = Some(name.into());
         track.metadata.generation = Some(generation);
         track

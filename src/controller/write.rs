@@ -95,8 +95,8 @@ mod tests {
 
     /// The backend engineer as the cache holds him after his plan was written.
     fn cached_with_plan() -> (crate::api::Track, LearningPath) {
-        let track = fixtures::go_engineer_track();
-        let mut lp = fixtures::learner("backend-engineer");
+        let track = fixtures::example_track();
+        let mut lp = fixtures::example_learner("backend-engineer");
         lp.metadata.generation = Some(1);
         lp.status = Some(desired_status(&lp, Some(&track), now()));
         cache::trim(&mut lp);
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn a_fresh_learner_with_invalid_input_gets_a_whole_status() {
-        let mut lp = fixtures::learner("backend-engineer");
+        let mut lp = fixtures::example_learner("backend-engineer");
         lp.metadata.generation = Some(1);
         let desired = desired_status(&lp, None, now());
         assert!(matches!(decide(&lp, &desired), Write::Status { .. }));

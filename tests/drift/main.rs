@@ -14,10 +14,6 @@
     reason = "a test stops at the first broken expectation, with its message"
 )]
 
-#[path = "../e2e/support.rs"]
-#[allow(dead_code)]
-mod support;
-
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -25,8 +21,7 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use learnpath::api::{LearningPath, Track};
 use serde_json::json;
-
-use support::*;
+use testkit::*;
 
 const CRD: &str = "learningpaths.learnpath.dev";
 /// A status field the planner always fills in for a valid plan.

@@ -1,4 +1,4 @@
-//! End-to-end tests against a real kube-apiserver and etcd (see `support`).
+//! End-to-end tests against a real kube-apiserver and etcd (see the `testkit` crate).
 
 #![allow(
     clippy::unwrap_used,
@@ -13,4 +13,3 @@ mod hostile;
 mod operator;
 mod report;
 mod schema;
-mod support;

@@ -10,7 +10,7 @@ use kube::{Api, ResourceExt};
 use learnpath::api::{LearningPath, Track};
 use serde_json::json;
 
-use crate::support::*;
+use testkit::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 

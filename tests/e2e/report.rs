@@ -6,7 +6,7 @@ use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 use learnpath::api::{LearningPath, Track};
 
-use crate::support::*;
+use testkit::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 

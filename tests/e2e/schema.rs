@@ -5,7 +5,7 @@ use kube::Api;
 use kube::api::PostParams;
 use learnpath::api::{LearningPath, Track};
 
-use crate::support::*;
+use testkit::*;
 
 #[tokio::test]
 async fn generated_crds_are_established() {
