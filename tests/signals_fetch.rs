@@ -359,6 +359,40 @@ fn a_closed_port_is_unreachable() {
 }
 
 #[test]
+fn a_server_that_never_answers_times_out() {
+    // A real socket that accepts connections and never answers: a hung server.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://{}/app.git",
+        listener.local_addr().expect("local address")
+    );
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let options = FetchOptions {
+        request_timeout: std::time::Duration::from_secs(2),
+        ..FetchOptions::default()
+    };
+    let started = std::time::Instant::now();
+    let err = signals::fetch(
+        &source(url.clone()),
+        &tmp.path().join("cache"),
+        at(NOW),
+        options,
+    )
+    .expect_err("no answer");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "bounded"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{url}: timed out after 2 s (connect or transfer); is the server slow or the repository huge?"
+        )
+    );
+    drop(listener);
+}
+
+#[test]
 fn credentials_go_over_https_only_and_bad_ones_are_named_without_the_secret() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let up = Upstream::new(tmp.path(), "private");

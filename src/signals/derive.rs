@@ -370,7 +370,7 @@ impl Deriver<'_> {
             .map_err(|e| SignalsError::Manifest {
                 commit: commit.to_string(),
                 path: detail(&e.path, None),
-                problem: e.problem,
+                problem: detail(&e.problem, None),
             })
     }
 }

@@ -137,7 +137,9 @@ pub fn fetch(
         extra_roots,
     };
     let local_tip = local_tip(&repo, cache_dir)?;
-    let cutoff = now.as_second() - i64::try_from(history.as_secs()).unwrap_or(i64::MAX);
+    let cutoff = now
+        .as_second()
+        .saturating_sub(i64::try_from(history.as_secs()).unwrap_or(i64::MAX));
     let since = Shallow::Since {
         cutoff: gix::date::Time::new(cutoff, 0),
     };
