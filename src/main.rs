@@ -74,6 +74,10 @@ enum Command {
         /// Output format.
         #[arg(short = 'o', long = "output", value_enum, default_value_t = PlanFormat::Table)]
         output: PlanFormat,
+        /// Plan as at this time (RFC 3339, for example 2026-12-03T09:00:00Z) instead of now: the
+        /// time windows (struggles) are judged at it.
+        #[arg(long)]
+        now: Option<k8s_openapi::jiff::Timestamp>,
     },
 }
 
@@ -224,13 +228,18 @@ fn main() -> ExitCode {
             track,
             path,
             output,
-        } => finish(match output.picture() {
-            Some(format) => cli::plan_picture(&track, &path, controller::now(), format)
-                .map_err(|e| e.to_string()),
-            None => cli::plan_files(&track, &path, controller::now())
-                .map_err(|e| e.to_string())
-                .and_then(|s| cli::render(&s, output)),
-        }),
+            now,
+        } => {
+            let now = now.map_or_else(controller::now, controller::to_the_second);
+            finish(match output.picture() {
+                Some(format) => {
+                    cli::plan_picture(&track, &path, now, format).map_err(|e| e.to_string())
+                }
+                None => cli::plan_files(&track, &path, now)
+                    .map_err(|e| e.to_string())
+                    .and_then(|s| cli::render(&s, output)),
+            })
+        }
     }
 }
 

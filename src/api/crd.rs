@@ -7,7 +7,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 };
 use kube::CustomResourceExt;
 
-use super::{LearningPath, Track};
+use super::{LearningPath, SignalSource, Track};
 
 /// Every CRD of the API, ready to apply.
 pub fn crds() -> Vec<CustomResourceDefinition> {
@@ -23,7 +23,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
             default_observed_generation(status);
         }
     }
-    let mut all = vec![Track::crd(), learning_path];
+    let mut all = vec![Track::crd(), learning_path, SignalSource::crd()];
     for crd in &mut all {
         for version in &mut crd.spec.versions {
             if let Some(schema) = version

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -61,7 +61,9 @@ pub struct LearningPathSpec {
     pub completed_exercises: Vec<Id>,
 
     /// Production signals by name, for example `commitsPerWeek`, `ciFailureRate` (percent),
-    /// `mttrMinutes`, `newDependenciesToday`. Bots may own this map with their own field manager.
+    /// `mttrMinutes`, `newDependenciesToday`. A value here wins over one the operator collects
+    /// from a SignalSource (status.observedSignals). Bots may own this map with their own field
+    /// manager.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = limits::SIGNALS))]
     #[x_kube(validation = kube::core::Rule::new("self.all(k, size(k) <= 63)").message("signal names are at most 63 characters"))]
@@ -118,6 +120,7 @@ pub struct Learner {
 
 /// How often the learner failed one exercise.
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct StruggleEntry {
     /// The exercise id.
     #[schemars(length(min = 1, max = 63))]
@@ -125,6 +128,11 @@ pub struct StruggleEntry {
     /// Failed attempts so far.
     #[schemars(range(min = 0, max = limits::FAILURES))]
     pub failures: u32,
+    /// When the recent failures happened. With the Track's `struggle.window`, only these times
+    /// count, and only while they are within the window; without times, `failures` counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = limits::FAILURE_TIMES))]
+    pub failed_at: Vec<Time>,
 }
 
 /// The roadmap the operator computed, and how it got there.
@@ -156,7 +164,8 @@ pub struct LearningPathStatus {
     /// Modules with weight 0 that no weighted module needs: left out of the plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub optional: Vec<Id>,
-    /// Exercises failed too often, frozen until their remedy is done.
+    /// Exercises failed too often: frozen while the struggle rule holds (until the exercise is
+    /// completed, or its failures leave the Track's window); their remedies come first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frozen_exercises: Vec<FrozenExercise>,
     /// What to do next, from modules whose prerequisites are met, with the reason.
@@ -165,6 +174,12 @@ pub struct LearningPathStatus {
     /// The Track's rules that fire for this learner's signals.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub triggered_rules: Vec<TriggeredRule>,
+    /// Signals the operator collected for this learner from SignalSources, sorted by name. The
+    /// spec's `signals` win over these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = limits::OBSERVED_SIGNALS))]
+    #[x_kube(merge_strategy = kube::core::ListMerge::Map(vec!["name".into()]))]
+    pub observed_signals: Vec<ObservedSignal>,
     /// Weeks to finish the plan at `spec.hoursPerWeek`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_weeks: Option<u32>,
@@ -238,6 +253,25 @@ pub struct FrozenExercise {
     /// The exercise or module to do first, if the Track names one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remedy: Option<Id>,
+    /// When it thaws unless it fails again: its failures leave the Track's `struggle.window`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Time>,
+}
+
+/// A signal the operator collected for the learner.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ObservedSignal {
+    /// The signal's name, as rules use it.
+    #[schemars(length(min = 1, max = 63))]
+    pub name: String,
+    /// Its value.
+    pub value: f64,
+    /// The SignalSource it came from.
+    #[schemars(length(min = 1, max = 253))]
+    pub source: String,
+    /// When a collection first observed this value (it does not move while the value stays).
+    pub observed_at: Time,
 }
 
 /// One of the next exercises.

@@ -42,3 +42,11 @@ pub const HOURS_PER_WEEK: u32 = 168;
 pub const NEXT_EXERCISES: u32 = 20;
 /// Most conditions in a status.
 pub const STATUS_CONDITIONS: usize = 8;
+/// Most failure times kept for one exercise.
+pub const FAILURE_TIMES: usize = 100;
+/// Most signals the operator observes for one learner.
+pub const OBSERVED_SIGNALS: usize = 64;
+/// Most namespaces a SignalSource names.
+pub const SOURCE_NAMESPACES: usize = 50;
+/// Most queries of one Prometheus source.
+pub const SOURCE_QUERIES: usize = 16;

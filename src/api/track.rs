@@ -318,6 +318,11 @@ pub struct Struggle {
     #[serde(default = "default_max_failures", rename = "maxFailures")]
     #[schemars(range(min = 1, max = 100))]
     pub max_failures: u32,
+    /// Failures count only this long (a Go duration, for example `12h`): an exercise is frozen
+    /// while `maxFailures` of its timed failures are this recent. Unset: every failure counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = super::duration::PATTERN), length(max = 32))]
+    pub window: Option<String>,
     /// Remedy per exercise: an exercise id or a module id to do first when it is frozen.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(schema_with = "remedial_schema")]

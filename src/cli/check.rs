@@ -244,6 +244,7 @@ mod tests {
 
         let mut unplanned = lp.clone();
         unplanned.metadata.name = Some("unplanned".into());
+        unplanned.status = None;
 
         let mut behind = stale.clone();
         behind.metadata.name = Some("behind".into());

@@ -205,7 +205,9 @@ pub fn plan_files(track: &Path, path: &Path, now: Time) -> Result<LearningPathSt
     plan_objects(&track, &path, now)
 }
 
-/// The status the operator would write for these objects, as if there were no previous status.
+/// The status the operator would write for these objects at `now`, as if there were no previous
+/// status. The signals the operator observed for the learner are read from its status, so a
+/// LearningPath from the cluster plans offline exactly as the operator planned it.
 ///
 /// # Errors
 /// A Track of another name, or inconsistent inputs.
@@ -220,7 +222,18 @@ pub fn plan_objects(
             found: track.name_any(),
         });
     }
-    let plan = planner::plan(&track.spec, &path.spec)?;
+    let observed = path
+        .status
+        .as_ref()
+        .map_or(&[][..], |s| s.observed_signals.as_slice());
+    let plan = planner::plan_inputs(
+        &track.spec,
+        planner::Inputs {
+            spec: &path.spec,
+            observed,
+            now: Some(now.0),
+        },
+    )?;
     let outcome = Outcome::Planned {
         plan: Box::new(plan),
         track_generation: track.metadata.generation,

@@ -1,7 +1,5 @@
 //! Reasons in words: why a module's exercises come now.
 
-use crate::api::StruggleEntry;
-
 use super::index::Index;
 use super::order::{Placement, Urgency};
 use super::score::{ModuleScore, ScoreSource};
@@ -95,13 +93,7 @@ impl Explainer<'_> {
     }
 
     /// Why a remedy exercise is next.
-    pub fn remedy_exercise(&self, frozen: &str, struggles: &[StruggleEntry]) -> String {
-        let failures = struggles
-            .iter()
-            .filter(|s| s.exercise == frozen)
-            .map(|s| s.failures)
-            .max()
-            .unwrap_or(0);
+    pub fn remedy_exercise(&self, frozen: &str, failures: u32) -> String {
         format!(
             "remedy for {frozen}, frozen after {failures} failed attempts: do this first, then retry it"
         )

@@ -17,8 +17,11 @@ mod struggle;
 
 use std::borrow::Borrow;
 
+use k8s_openapi::jiff::Timestamp;
+
 use crate::api::{
-    FrozenExercise, LearningPathSpec, NextExercise, Progress, Stage, TrackSpec, TriggeredRule,
+    FrozenExercise, LearningPathSpec, NextExercise, ObservedSignal, Progress, Stage, TrackSpec,
+    TriggeredRule,
 };
 
 pub use invalid::{Invalid, Problem, Reason};
@@ -49,6 +52,34 @@ pub struct Plan {
     pub estimated_weeks: u32,
     /// One line for the printer column.
     pub summary: String,
+    /// The observed signals it was planned from, as given.
+    pub observed_signals: Vec<ObservedSignal>,
+    /// The next moment at which the plan would change with no new input (a frozen exercise
+    /// thawing), if a time was given and there is one. Not part of the status: the controller
+    /// plans again then.
+    pub next_change: Option<Timestamp>,
+}
+
+/// What one plan is made from besides the Track (docs/planner.md §1).
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    /// The learner.
+    pub spec: &'a LearningPathSpec,
+    /// Signals the operator collected for the learner; the spec's own `signals` win over these.
+    pub observed: &'a [ObservedSignal],
+    /// The time that windows are judged at. `None` judges no window: every failure counts.
+    pub now: Option<Timestamp>,
+}
+
+impl<'a> Inputs<'a> {
+    /// The spec alone: no observed signals, no time.
+    pub fn new(spec: &'a LearningPathSpec) -> Self {
+        Inputs {
+            spec,
+            observed: &[],
+            now: None,
+        }
+    }
 }
 
 /// A Track checked and indexed once, ready to plan any number of learners on it.
@@ -83,16 +114,25 @@ impl<S: Borrow<TrackSpec>> Curriculum<S> {
         self.index.verdict()
     }
 
-    /// Plans one learner.
+    /// Plans one learner from the spec alone (see [`Inputs::new`]).
     ///
     /// # Errors
     /// [`Invalid`] when the Track or the spec is inconsistent; the message names the offending
     /// ids of both.
     pub fn plan(&self, spec: &LearningPathSpec) -> Result<Plan, Invalid> {
+        self.plan_inputs(Inputs::new(spec))
+    }
+
+    /// Plans one learner from everything the plan depends on.
+    ///
+    /// # Errors
+    /// [`Invalid`] when the Track or the inputs are inconsistent; the message names the
+    /// offending ids of both.
+    pub fn plan_inputs(&self, inputs: Inputs) -> Result<Plan, Invalid> {
         Ok(plan_indexed(&Index::build(
             self.track(),
             &self.index,
-            spec,
+            inputs,
         )?))
     }
 
@@ -105,7 +145,7 @@ impl<S: Borrow<TrackSpec>> Curriculum<S> {
         Ok(radar::radar(&Index::build(
             self.track(),
             &self.index,
-            spec,
+            Inputs::new(spec),
         )?))
     }
 }
@@ -131,6 +171,14 @@ pub fn check_track(track: &TrackSpec) -> Result<(), Invalid> {
 /// [`Invalid`] when the Track or the spec is inconsistent; the message names the offending ids.
 pub fn plan(track: &TrackSpec, spec: &LearningPathSpec) -> Result<Plan, Invalid> {
     Curriculum::new(track).plan(spec)
+}
+
+/// Plans one learner on one Track from everything the plan depends on.
+///
+/// # Errors
+/// [`Invalid`] when the Track or the inputs are inconsistent; the message names the offending ids.
+pub fn plan_inputs(track: &TrackSpec, inputs: Inputs) -> Result<Plan, Invalid> {
+    Curriculum::new(track).plan_inputs(inputs)
 }
 
 /// One learner's capability radar on one Track: a score from 0 to 100 per dimension, in the

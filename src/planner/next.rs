@@ -42,7 +42,7 @@ pub(super) fn next_exercises(
                 exercise: e.id.clone(),
                 title: e.title.clone(),
                 hours: e.hours,
-                reason: explainer.remedy_exercise(remedy.frozen, &spec.struggles),
+                reason: explainer.remedy_exercise(remedy.frozen, remedy.failures),
             });
         }
     }

@@ -12,7 +12,7 @@ use super::{Plan, next, stages, struggle};
 pub(super) fn plan_indexed(index: &Index) -> Plan {
     let fired = fired_rules(index);
     let scores = score::score_all(index, &fired);
-    let frozen = struggle::frozen_exercises(index);
+    let (frozen, next_change) = struggle::frozen_exercises(index);
     let remedies = struggle::remedies(index, &frozen);
     let urgent = struggle::urgent(index, &remedies, &fired);
     let placements = order::place(index, &scores, &urgent);
@@ -48,6 +48,8 @@ pub(super) fn plan_indexed(index: &Index) -> Plan {
         triggered_rules: triggered_rules(index, &fired),
         estimated_weeks,
         summary,
+        observed_signals: index.observed.to_vec(),
+        next_change,
     }
 }
 

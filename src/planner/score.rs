@@ -58,9 +58,8 @@ pub(crate) enum ScoreSource<'a> {
 pub(crate) fn fires(rule: &TrackRule, index: &Index) -> bool {
     rule.when.iter().all(|c| {
         index
-            .spec
             .signals
-            .get(&c.signal)
+            .get(c.signal.as_str())
             .is_some_and(|&v| c.operator.holds(v, c.value))
     })
 }

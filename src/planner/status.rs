@@ -131,6 +131,7 @@ fn planned(
         frozen_exercises: plan.frozen_exercises,
         next_exercises: plan.next_exercises,
         triggered_rules: plan.triggered_rules,
+        observed_signals: plan.observed_signals,
         estimated_weeks: Some(plan.estimated_weeks),
         summary: Some(plan.summary),
     }

@@ -6,7 +6,10 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
 use super::*;
-use crate::api::{LearningPathSpec, LearningPathStatus, ModuleState, TrackSpec, limits};
+use crate::api::{
+    LearningPathSpec, LearningPathStatus, ModuleState, ObservedSignal, StruggleEntry, TrackSpec,
+    limits,
+};
 
 fn track(yaml: &str) -> TrackSpec {
     serde_saphyr::from_str(yaml).expect("test Track parses")
@@ -1069,12 +1072,8 @@ fn the_radar_of_an_invalid_spec_names_the_problem_and_a_track_without_dimensions
 
 #[test]
 fn the_backend_engineers_radar_is_the_seeds() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
-    let t: crate::api::Track =
-        serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
-    let lp: crate::api::LearningPath =
-        serde_saphyr::from_str(&read("examples/learners/backend-engineer.yaml")).expect("LP");
+    let t = crate::fixtures::example_track();
+    let lp = crate::fixtures::example_learner("backend-engineer");
     let scores = radar(&t.spec, &lp.spec).expect("valid example");
     assert_eq!(scores.len(), t.spec.dimensions.len());
     let get = |id: &str| scores.iter().find(|d| d.id == id).expect("dimension");
@@ -1089,4 +1088,163 @@ fn the_backend_engineers_radar_is_the_seeds() {
     // language is not assessed as a dimension, but every language module he has is 85-90.
     assert!(!get("language").assessed);
     assert!(get("language").score > 0.0, "{:?}", get("language"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Observed signals and time windows (docs/signals.md §4, §7)
+
+const WINDOWED: &str = r#"
+title: t
+modules:
+  - {id: a, title: A, hours: 4, exercises: [{id: a1, title: A1, hours: 1}, {id: a2, title: A2, hours: 1}]}
+  - {id: r, title: Remedial, hours: 2, exercises: [{id: r1, title: R1, hours: 1}]}
+struggle: {maxFailures: 3, window: 12h, remedial: {a1: r1}}
+profiles: {industries: {x: {weights: {a: 5, r: 0.1}}}}
+"#;
+
+fn seconds(t: i64) -> k8s_openapi::jiff::Timestamp {
+    k8s_openapi::jiff::Timestamp::from_second(1_767_225_600 + t).expect("a time")
+}
+
+fn plan_at(t: &TrackSpec, s: &LearningPathSpec, now: i64) -> Plan {
+    plan_inputs(
+        t,
+        Inputs {
+            spec: s,
+            observed: &[],
+            now: Some(seconds(now)),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn failed_at(times: &[i64]) -> LearningPathSpec {
+    let mut s = spec("trackRef: {name: t}\nlearner: {name: L}\nindustry: x\n");
+    s.struggles = vec![StruggleEntry {
+        exercise: "a1".into(),
+        failures: times.len() as u32,
+        failed_at: times.iter().map(|&t| at(1_767_225_600 + t)).collect(),
+    }];
+    s
+}
+
+#[test]
+fn three_failures_within_the_window_freeze_until_the_oldest_leaves_it() {
+    let t = track(WINDOWED);
+    let hour = 3600;
+    let s = failed_at(&[-10 * hour, -5 * hour, -hour]);
+    let p = plan_at(&t, &s, 0);
+    assert_eq!(p.frozen_exercises.len(), 1);
+    let until = seconds(2 * hour);
+    assert_eq!(p.frozen_exercises[0].until, Some(Time(until)));
+    assert_eq!(p.frozen_exercises[0].failures, 3);
+    assert_eq!(p.next_exercises[0].exercise, "r1", "the remedy comes first");
+    assert_eq!(p.next_change, Some(until), "replan when it thaws");
+
+    // One second before: still frozen. At the moment the oldest failure leaves: thawed.
+    assert_eq!(plan_at(&t, &s, 2 * hour - 1).frozen_exercises.len(), 1);
+    let thawed = plan_at(&t, &s, 2 * hour);
+    assert!(thawed.frozen_exercises.is_empty());
+    assert_eq!(
+        thawed.next_exercises[0].exercise, "a1",
+        "the thawed exercise is back, its heavy module first"
+    );
+    assert_eq!(
+        thawed.next_change,
+        Some(seconds(7 * hour)),
+        "the next failure to leave the window"
+    );
+}
+
+#[test]
+fn failures_spread_wider_than_the_window_do_not_freeze() {
+    let t = track(WINDOWED);
+    let hour = 3600;
+    let p = plan_at(&t, &failed_at(&[-20 * hour, -5 * hour, -hour]), 0);
+    assert!(p.frozen_exercises.is_empty(), "only two are within 12 h");
+    // Without a time (or without failure times) the counts count, as before windows.
+    let untimed = plan(&t, &failed_at(&[-20 * hour, -5 * hour, -hour])).expect("plans");
+    assert_eq!(untimed.frozen_exercises.len(), 1);
+    assert_eq!(untimed.frozen_exercises[0].until, None);
+    assert_eq!(untimed.next_change, None);
+}
+
+#[test]
+fn a_failure_dated_after_now_counts_from_its_time() {
+    let t = track(WINDOWED);
+    let s = failed_at(&[-60, -30, 30]);
+    let p = plan_at(&t, &s, 0);
+    assert!(p.frozen_exercises.is_empty(), "two failures so far");
+    assert_eq!(p.next_change, Some(seconds(30)));
+    assert_eq!(plan_at(&t, &s, 30).frozen_exercises.len(), 1);
+}
+
+#[test]
+fn a_window_that_is_not_a_duration_is_named() {
+    let t = track(&WINDOWED.replace("window: 12h", "window: 12d"));
+    let err = crate::planner::check_track(&t).expect_err("12d is not a Go duration");
+    assert_eq!(err.reason, Reason::InvalidValue);
+    assert!(err.message.contains("struggle.window") && err.message.contains("12d"));
+}
+
+fn observed(name: &str, value: f64) -> ObservedSignal {
+    ObservedSignal {
+        name: name.into(),
+        value,
+        source: "ci".into(),
+        observed_at: at(0),
+    }
+}
+
+#[test]
+fn observed_signals_fire_rules_and_the_spec_wins_over_them() {
+    let t = track(
+        r#"
+title: t
+modules: [{id: a, title: A, hours: 1}]
+rules:
+  - {id: red, when: [{signal: ciFailureRate, operator: ">", value: 20}], then: {recommend: {text: fix CI}}, message: red}
+"#,
+    );
+    let quiet = spec("trackRef: {name: t}\nlearner: {name: L}\n");
+    let seen = [observed("ciFailureRate", 23.0)];
+    let inputs = |s| Inputs {
+        spec: s,
+        observed: &seen,
+        now: None,
+    };
+    let p = plan_inputs(&t, inputs(&quiet)).expect("plans");
+    assert_eq!(p.triggered_rules.len(), 1, "23 > 20: it fires");
+    assert_eq!(
+        p.observed_signals, seen,
+        "the plan says what it was made from"
+    );
+
+    let written = spec("trackRef: {name: t}\nlearner: {name: L}\nsignals: {ciFailureRate: 10}\n");
+    let p = plan_inputs(&t, inputs(&written)).expect("plans");
+    assert!(
+        p.triggered_rules.is_empty(),
+        "a person's 10 wins over the observed 23"
+    );
+}
+
+#[test]
+fn an_observed_value_that_is_not_finite_is_named() {
+    let t = track(CHAIN);
+    let seen = [observed("ciFailureRate", f64::NAN)];
+    let err = plan_inputs(
+        &t,
+        Inputs {
+            spec: &base_spec(),
+            observed: &seen,
+            now: None,
+        },
+    )
+    .expect_err("NaN");
+    assert_eq!(err.reason, Reason::InvalidValue);
+    assert!(
+        err.message.contains("observed signal \"ciFailureRate\""),
+        "{}",
+        err.message
+    );
 }

@@ -114,6 +114,7 @@ static EMPTY: LearningPathStatus = LearningPathStatus {
     frozen_exercises: Vec::new(),
     next_exercises: Vec::new(),
     triggered_rules: Vec::new(),
+    observed_signals: Vec::new(),
     estimated_weeks: None,
     summary: None,
 };
@@ -587,13 +588,8 @@ mod tests {
     use k8s_openapi::jiff::Timestamp;
 
     fn cohort(n: usize) -> (Track, Vec<LearningPath>) {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
-        let track: Track =
-            serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
-        let lp: LearningPath =
-            serde_saphyr::from_str(&read("examples/learners/frontend-to-backend.yaml"))
-                .expect("LearningPath");
+        let track = crate::fixtures::example_track();
+        let lp = crate::fixtures::example_learner("frontend-to-backend");
         let status = crate::cli::plan_objects(&track, &lp, Time(Timestamp::UNIX_EPOCH))
             .expect("the example plans");
         let paths = (0..n)

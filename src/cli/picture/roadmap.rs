@@ -260,14 +260,10 @@ mod tests {
     use k8s_openapi::jiff::Timestamp;
 
     fn example() -> (Track, LearningPath) {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let read = |p: &str| std::fs::read_to_string(root.join(p)).expect("example file");
-        let track: Track =
-            serde_saphyr::from_str(&read("examples/tracks/go-engineer.yaml")).expect("Track");
-        let lp: LearningPath =
-            serde_saphyr::from_str(&read("examples/learners/frontend-to-backend.yaml"))
-                .expect("LearningPath");
-        (track, lp)
+        (
+            crate::fixtures::example_track(),
+            crate::fixtures::example_learner("frontend-to-backend"),
+        )
     }
 
     fn picture(track: &Track, lp: &LearningPath, format: PictureFormat) -> String {
@@ -347,11 +343,7 @@ mod tests {
         let track_file = dir.path().join("track.yaml");
         std::fs::write(
             &track_file,
-            std::fs::read_to_string(
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("examples/tracks/go-engineer.yaml"),
-            )
-            .expect("the Track"),
+            std::fs::read_to_string(crate::fixtures::example_track_file()).expect("the Track"),
         )
         .expect("write");
         let html = crate::cli::show_picture(&file, Some(&track_file), PictureFormat::Html)

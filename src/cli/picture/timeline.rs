@@ -307,6 +307,7 @@ mod tests {
                 module: "b".into(),
                 failures: 3,
                 remedy: None,
+                until: None,
             }],
             estimated_weeks: Some(5),
             ..LearningPathStatus::default()

@@ -2,22 +2,35 @@
 
 use std::collections::BTreeSet;
 
-use crate::api::{LearningPathSpec, TrackSpec, limits};
+use crate::api::{LearningPathSpec, ObservedSignal, TrackSpec, limits};
 
 use super::super::invalid::Reason;
 use super::{Problems, TrackIndex};
 
 /// Count limits of the spec; over any of them, nothing else is checked.
 pub(super) fn sizes(spec: &LearningPathSpec, problems: &mut Problems) {
-    let len = spec.completed_exercises.len();
-    if len > limits::COMPLETED_EXERCISES {
-        problems.add(
-            Reason::TooLarge,
-            format!(
-                "spec.completedExercises has {len} entries (at most {})",
-                limits::COMPLETED_EXERCISES
-            ),
-        );
+    let mut too_large = |what: &str, len: usize, max: usize| {
+        if len > max {
+            problems.add(
+                Reason::TooLarge,
+                format!("{what} has {len} entries (at most {max})"),
+            );
+        }
+    };
+    too_large(
+        "spec.completedExercises",
+        spec.completed_exercises.len(),
+        limits::COMPLETED_EXERCISES,
+    );
+    too_large("spec.struggles", spec.struggles.len(), limits::STRUGGLES);
+    for s in &spec.struggles {
+        if s.failed_at.len() > limits::FAILURE_TIMES {
+            too_large(
+                &format!("spec.struggles[{}].failedAt", s.exercise),
+                s.failed_at.len(),
+                limits::FAILURE_TIMES,
+            );
+        }
     }
 }
 
@@ -117,13 +130,28 @@ pub(super) fn struggles(shared: &TrackIndex, spec: &LearningPathSpec, problems: 
     }
 }
 
-/// Signal values are finite numbers.
-pub(super) fn signals(spec: &LearningPathSpec, problems: &mut Problems) {
+/// Signal values, written or observed, are finite numbers.
+pub(super) fn signals(
+    spec: &LearningPathSpec,
+    observed: &[ObservedSignal],
+    problems: &mut Problems,
+) {
     for (name, v) in &spec.signals {
         if !v.is_finite() {
             problems.add(
                 Reason::InvalidValue,
                 format!("signal {name:?} is {v}, not a finite number"),
+            );
+        }
+    }
+    for o in observed {
+        if !o.value.is_finite() {
+            problems.add(
+                Reason::InvalidValue,
+                format!(
+                    "observed signal {:?} from {:?} is {}, not a finite number",
+                    o.name, o.source, o.value
+                ),
             );
         }
     }

@@ -10,7 +10,13 @@ use std::sync::OnceLock;
 
 use foldhash::{HashMap, HashSet};
 
-use crate::api::{LearningPathSpec, Module, Profile, TrackSpec};
+use std::collections::BTreeMap;
+
+use k8s_openapi::jiff::{SignedDuration, Timestamp};
+
+use crate::api::{LearningPathSpec, Module, ObservedSignal, Profile, TrackSpec};
+
+use super::Inputs;
 
 use super::invalid::{Invalid, Problem, Reason};
 
@@ -63,6 +69,8 @@ pub(crate) struct TrackIndex {
     /// a Track may have a hundred profiles, and most learners share a few.
     pub industry_weights: HashMap<String, OnceLock<ProfileWeights>>,
     pub role_weights: HashMap<String, OnceLock<ProfileWeights>>,
+    /// How long a failure counts (the struggle rule's window), if the Track sets one.
+    pub struggle_window: Option<SignedDuration>,
 }
 
 /// Resolved inputs of one plan.
@@ -78,6 +86,12 @@ pub(crate) struct Index<'a> {
     pub dimension_titles: &'a HashMap<String, String>,
     /// Completed exercises, by flat exercise number.
     completed: Vec<bool>,
+    /// The learner's signals: the observed ones overlaid by the spec's own.
+    pub signals: BTreeMap<&'a str, f64>,
+    /// The observed signals as given.
+    pub observed: &'a [ObservedSignal],
+    /// The time windows are judged at, if given.
+    pub now: Option<Timestamp>,
 }
 
 impl TrackIndex {
@@ -104,6 +118,7 @@ impl TrackIndex {
         let (skills, transfers_to) =
             track_checks::transfers(track, &module_by_id, modules.len(), &mut problems);
         track_checks::mastery_threshold(track, &mut problems);
+        let struggle_window = track_checks::struggle_window(track, &mut problems);
 
         // Cycles are only looked for in an otherwise sound Track: their ids must resolve.
         let (cycles, topological) = if problems.0.is_empty() {
@@ -136,6 +151,7 @@ impl TrackIndex {
             transfers_to,
             industry_weights: lazy_weights(&track.profiles.industries),
             role_weights: lazy_weights(&track.profiles.roles),
+            struggle_window,
         }
     }
 
@@ -181,8 +197,9 @@ impl<'a> Index<'a> {
     pub fn build(
         track: &'a TrackSpec,
         shared: &'a TrackIndex,
-        spec: &'a LearningPathSpec,
+        inputs: Inputs<'a>,
     ) -> Result<Self, Invalid> {
+        let spec = inputs.spec;
         let mut sizes = Problems(shared.sizes.clone());
         learner_checks::sizes(spec, &mut sizes);
         // Over a count limit, nothing else is checked.
@@ -194,7 +211,7 @@ impl<'a> Index<'a> {
         learner_checks::assessment(shared, spec, &mut problems);
         let completed = learner_checks::completed_exercises(shared, spec, &mut problems);
         learner_checks::struggles(shared, spec, &mut problems);
-        learner_checks::signals(spec, &mut problems);
+        learner_checks::signals(spec, inputs.observed, &mut problems);
         learner_checks::hours_per_week(spec, &mut problems);
         // A cycle is only reported when nothing else is wrong: other problems may cause it.
         if problems.0.is_empty() {
@@ -213,6 +230,9 @@ impl<'a> Index<'a> {
             exercise_by_id: &shared.exercise_by_id,
             dimension_titles: &shared.dimension_titles,
             completed,
+            signals: merged_signals(spec, inputs.observed),
+            observed: inputs.observed,
+            now: inputs.now,
         })
     }
 
@@ -237,4 +257,18 @@ impl Problems {
     pub(super) fn add(&mut self, reason: Reason, message: String) {
         self.0.push(Problem { reason, message });
     }
+}
+
+/// The observed signals, overlaid by the spec's own: a value a person wrote wins
+/// (docs/signals.md §4).
+fn merged_signals<'a>(
+    spec: &'a LearningPathSpec,
+    observed: &'a [ObservedSignal],
+) -> BTreeMap<&'a str, f64> {
+    let mut signals: BTreeMap<&str, f64> = observed
+        .iter()
+        .map(|o| (o.name.as_str(), o.value))
+        .collect();
+    signals.extend(spec.signals.iter().map(|(k, v)| (k.as_str(), *v)));
+    signals
 }

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
-use crate::api::{Module, TrackSpec, limits};
+use k8s_openapi::jiff::SignedDuration;
+
+use crate::api::{Module, TrackSpec, limits, parse_duration};
 
 use super::super::invalid::Reason;
 use super::Problems;
@@ -382,5 +384,20 @@ pub(super) fn mastery_threshold(track: &TrackSpec, problems: &mut Problems) {
             Reason::InvalidValue,
             format!("masteryThreshold {} is above 100", track.mastery_threshold),
         );
+    }
+}
+
+/// The struggle rule's window, when the Track sets a valid one.
+pub(super) fn struggle_window(
+    track: &TrackSpec,
+    problems: &mut Problems,
+) -> Option<SignedDuration> {
+    let text = track.struggle.as_ref()?.window.as_ref()?;
+    match parse_duration(text) {
+        Ok(window) => Some(window),
+        Err(e) => {
+            problems.add(Reason::InvalidValue, format!("struggle.window: {e}"));
+            None
+        }
     }
 }
