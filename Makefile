@@ -11,7 +11,7 @@ CARGO ?= cargo
 # Test binaries that need no control plane (tests/*.rs at the top level): seconds, not minutes.
 UNIT_TESTS ?= --lib --test planner_properties --test examples --test crds --test pictures
 # Test binaries that start a real control plane (tests/<name>/main.rs, via tests/e2e/support.rs).
-E2E_TESTS ?= --test e2e --test drift --test faults --test scale
+E2E_TESTS ?= --test e2e --test signals --test signals_fetch --test drift --test faults --test scale
 
 # Every `target: ... ## text` line of the Makefiles (this one and hack/controlplane.mk), in order;
 # a target without `## text` is listed too, flagged, so that none goes unmentioned.

@@ -12,39 +12,26 @@
 )]
 
 use std::hint::black_box;
-use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use learnpath::api::{LearningPath, StruggleEntry, Track};
 use learnpath::cli::picture::report::{ReportOptions, render_report};
+use testkit::fixtures;
 
 const LEARNERS: usize = 10_000;
 /// `cargo test --all-targets` (so `make test`) runs this file once as a test, unoptimised and
 /// without `--bench`: a small cohort keeps that check of the code quick.
 const LEARNERS_IN_TEST: usize = 300;
 
-fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
-    serde_saphyr::from_str(&std::fs::read_to_string(path).expect("example exists"))
-        .expect("example parses")
-}
-
 fn cohort(n: usize) -> (Vec<Track>, Vec<LearningPath>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
-    let mut track: Track = read(&root.join("tracks/go-engineer.yaml"));
+    let mut track: Track = fixtures::example_track();
     track.metadata.generation = Some(1);
-    let mut examples: Vec<LearningPath> = [
-        "backend-engineer",
-        "fast-mover",
-        "fintech-engineer",
-        "frontend-to-backend",
-        "infra-developer",
-        "iot-engineer",
-    ]
-    .iter()
-    .map(|name| read(&root.join(format!("learners/{name}.yaml"))))
-    .collect();
+    let mut examples: Vec<LearningPath> = fixtures::LEARNERS
+        .iter()
+        .map(|name| fixtures::example_learner(name))
+        .collect();
     for lp in &mut examples {
         lp.metadata.generation = Some(1);
     }
@@ -59,6 +46,7 @@ fn cohort(n: usize) -> (Vec<Track>, Vec<LearningPath>) {
                 lp.spec.struggles.push(StruggleEntry {
                     exercise: "crd-structural-schema".into(),
                     failures: 3,
+                    failed_at: Vec::new(),
                 });
             }
             let status = learnpath::cli::plan_objects(&track, &lp, Time(Timestamp::UNIX_EPOCH))

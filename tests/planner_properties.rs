@@ -161,7 +161,11 @@ fn case() -> impl Strategy<Value = Case> {
                             .map(|(m, k, f)| (format!("e{m}-{k}"), *f))
                             .collect::<BTreeMap<_, _>>()
                             .into_iter()
-                            .map(|(exercise, failures)| StruggleEntry { exercise, failures })
+                            .map(|(exercise, failures)| StruggleEntry {
+                                exercise,
+                                failures,
+                                failed_at: Vec::new(),
+                            })
                             .collect(),
                         hours_per_week: hpw,
                         next_exercises_limit: 5,

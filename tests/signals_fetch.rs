@@ -1,6 +1,5 @@
 //! `learnpath::signals::fetch` against a real smart-HTTP Git server: `hack/flux/gitserver`
-//! (`git http-backend` behind Go's net/http), built by `hack/build-flux.sh gitserver` (cached;
-//! a few seconds the first time). The test fails, never skips, when the server cannot start.
+//! (`git http-backend` behind Go's net/http), built by `make flux` (hack/build-flux.sh, cached). The test fails, never skips, when the server cannot start.
 //!
 //! Commit dates are placed relative to a fixed `NOW`; the server applies `deepen-since` to
 //! them, so the shallow cutoff is tested for real.
@@ -12,15 +11,14 @@
     reason = "a test stops at the first broken expectation, with its message"
 )]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Command, Stdio};
 
 use k8s_openapi::jiff::Timestamp;
 use learnpath::signals::{
     self, Credentials, FetchOptions, GitSource, Limits, Signals, SignalsError,
 };
+use testkit::{GitServer, git_with};
 
 const NOW: i64 = 1_780_000_000;
 const HOUR: i64 = 3600;
@@ -32,110 +30,43 @@ fn at(seconds: i64) -> Timestamp {
     Timestamp::from_second(seconds).expect("valid timestamp")
 }
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The gitserver binary, built once per test process (hack/build-flux.sh is a no-op when cached
-/// and serialises concurrent builds with a lock).
-fn gitserver_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let script = repo_root().join("hack/build-flux.sh");
-        let built = Command::new(&script)
-            .arg("gitserver")
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", script.display()));
-        assert!(
-            built.status.success(),
-            "hack/build-flux.sh gitserver failed: {}",
-            String::from_utf8_lossy(&built.stderr)
-        );
-        let dir = Command::new(&script)
-            .args(["--print-dir", "gitserver"])
-            .output()
-            .expect("hack/build-flux.sh --print-dir gitserver");
-        let bin = PathBuf::from(String::from_utf8_lossy(&dir.stdout).trim()).join("gitserver");
-        assert!(bin.is_file(), "{} is missing", bin.display());
-        bin
-    })
-}
-
-/// A running gitserver, killed by pid and reaped when dropped (also when a test panics).
-struct Server {
-    child: Child,
-    _stdin: ChildStdin,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// A gitserver serving `root` (plain HTTP, or HTTPS writing its CA to `tls_ca_out`, optionally
+/// behind basic auth); killed by pid when dropped.
+fn serve_with(root: &Path, basic_auth: Option<&str>, tls_ca_out: Option<&Path>) -> GitServer {
+    let mut flags: Vec<String> = Vec::new();
+    if let Some(auth) = basic_auth {
+        flags.extend(["-basic-auth".to_string(), auth.to_string()]);
     }
+    if let Some(ca) = tls_ca_out {
+        flags.extend(["-tls-ca-out".to_string(), ca.display().to_string()]);
+    }
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let log = root.with_extension("gitserver.log");
+    GitServer::start_with(root, &log, &flags)
 }
 
-fn serve(root: &Path, basic_auth: Option<&str>) -> Server {
+fn serve(root: &Path, basic_auth: Option<&str>) -> GitServer {
     serve_with(root, basic_auth, None)
 }
 
-/// `tls_ca_out`: serve HTTPS, writing the server's CA certificate there.
-fn serve_with(root: &Path, basic_auth: Option<&str>, tls_ca_out: Option<&Path>) -> Server {
-    let mut cmd = Command::new(gitserver_bin());
-    cmd.arg("-root")
-        .arg(root)
-        .args(["-listen", "127.0.0.1:0", "-exit-on-stdin-eof"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if let Some(auth) = basic_auth {
-        cmd.args(["-basic-auth", auth]);
-    }
-    if let Some(ca) = tls_ca_out {
-        cmd.arg("-tls-ca-out").arg(ca);
-    }
-    let mut child = cmd.spawn().expect("start gitserver");
-    let stdin = child.stdin.take().expect("stdin");
-    let mut line = String::new();
-    let _ = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
-    // Built before the check, so that a failed start still kills the process.
-    let mut server = Server {
-        child,
-        _stdin: stdin,
-        url: String::new(),
-    };
-    let Some(url) = line.trim().strip_prefix("LISTENING ") else {
-        panic!("gitserver did not start: {line:?}");
-    };
-    server.url = url.to_string();
-    server
-}
-
+/// `git` as `email` at `seconds` (author and committer), or as the setup identity.
 fn git(dir: &Path, args: &[&str], who_when: Option<(&str, i64)>) -> String {
-    let mut cmd = Command::new("git");
-    cmd.current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "someone")
-        .env("GIT_COMMITTER_NAME", "someone")
-        .env("GIT_AUTHOR_EMAIL", "setup@example.com")
-        .env("GIT_COMMITTER_EMAIL", "setup@example.com")
-        .args(["-c", "commit.gpgsign=false"])
-        .args(args);
-    if let Some((email, seconds)) = who_when {
-        let date = format!("@{seconds} +0000");
-        cmd.env("GIT_AUTHOR_EMAIL", email)
-            .env("GIT_COMMITTER_EMAIL", email)
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date);
+    let date = who_when.map(|(_, seconds)| format!("@{seconds} +0000"));
+    let mut env: Vec<(&str, &str)> = vec![
+        ("GIT_AUTHOR_EMAIL", "setup@example.com"),
+        ("GIT_COMMITTER_EMAIL", "setup@example.com"),
+    ];
+    if let (Some((email, _)), Some(date)) = (who_when, date.as_deref()) {
+        env = vec![
+            ("GIT_AUTHOR_EMAIL", email),
+            ("GIT_COMMITTER_EMAIL", email),
+            ("GIT_AUTHOR_DATE", date),
+            ("GIT_COMMITTER_DATE", date),
+        ];
     }
-    let out = cmd.output().expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let mut full = vec!["-c", "commit.gpgsign=false"];
+    full.extend(args);
+    git_with(dir, &full, &env)
 }
 
 /// An upstream work tree and the bare repository the server serves as `<name>.git`.

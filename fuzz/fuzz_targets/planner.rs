@@ -257,6 +257,7 @@ fn spec(u: &mut Unstructured) -> Result<LearningPathSpec> {
             Ok(StruggleEntry {
                 exercise: id(u)?,
                 failures: count(u, 6, 10_000)?,
+                failed_at: Vec::new(),
             })
         })?,
         hours_per_week: count(u, 20, 168)?,

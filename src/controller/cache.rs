@@ -3,8 +3,8 @@
 //! A written status is about 10 KB of roadmap; 10,000 learners would hold 100+ MB of it in the
 //! reflector for nothing but a comparison. The cache keeps a digest of the whole status instead,
 //! plus the small parts that the next reconcile reads: the conditions (their transition times),
-//! the generations, and what the events compare (mastered modules, triggered rules, the first
-//! stage's module ids, progress). An invalid input keeps the last good plan without reading it:
+//! the generations, the observed signals (an input of the next plan), and what the events
+//! compare (mastered modules, triggered rules, the first stage's module ids, progress). An invalid input keeps the last good plan without reading it:
 //! only its verdict is written, by a merge patch that leaves the plan's fields in place.
 
 use std::hash::{BuildHasher, Hasher, RandomState};
@@ -60,6 +60,7 @@ pub fn trim(lp: &mut LearningPath) {
         stages: first_stage.into_iter().collect(),
         mastered: status.mastered,
         triggered_rules: status.triggered_rules,
+        observed_signals: status.observed_signals,
         summary: status.summary,
         ..LearningPathStatus::default()
     });

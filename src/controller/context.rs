@@ -14,6 +14,7 @@ use super::curricula::Curricula;
 use super::events::Announcer;
 use super::metrics::Metrics;
 use super::own_writes::OwnWrites;
+use super::signals::SignalHub;
 
 /// Shared state of all reconciles.
 pub struct Context {
@@ -21,6 +22,10 @@ pub struct Context {
     pub client: Client,
     /// Every Track, kept by a reflector: a reconcile never reads a Track from the API server.
     pub tracks: Store<Track>,
+    /// Every LearningPath (statuses trimmed), for the collectors to find whom a change reaches.
+    pub paths: Store<LearningPath>,
+    /// Every SignalSource as collected so far.
+    pub signals: SignalHub,
     /// Publishes events.
     pub announcer: Announcer,
     /// Metrics.
@@ -42,6 +47,7 @@ impl Context {
     pub fn new(
         client: Client,
         tracks: Store<Track>,
+        paths: Store<LearningPath>,
         announcer: Announcer,
         metrics: Metrics,
         fanout: Arc<FanOut>,
@@ -49,6 +55,8 @@ impl Context {
         Context {
             client,
             tracks,
+            paths,
+            signals: SignalHub::default(),
             announcer,
             metrics,
             failures: Mutex::new(HashMap::new()),

@@ -37,6 +37,39 @@ pub struct ErrorLabels {
     pub kind: &'static str,
 }
 
+/// Which signal source.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// The SignalSource's name.
+    pub source: String,
+}
+
+impl SourceLabels {
+    /// Labels of one source.
+    pub fn new(source: &str) -> Self {
+        SourceLabels {
+            source: source.to_string(),
+        }
+    }
+
+    /// The same source, with how a round ended.
+    pub fn with_outcome(&self, outcome: &'static str) -> SourceOutcomeLabels {
+        SourceOutcomeLabels {
+            source: self.source.clone(),
+            outcome,
+        }
+    }
+}
+
+/// Which signal source, and how a round ended.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceOutcomeLabels {
+    /// The SignalSource's name.
+    pub source: String,
+    /// `collected` or `failed`.
+    pub outcome: &'static str,
+}
+
 /// The controller's metrics; cheap to clone.
 #[derive(Clone)]
 pub struct Metrics {
@@ -61,6 +94,12 @@ pub struct Metrics {
     pub leader: Gauge,
     /// Full listings by the watches: the first one, and one after every expired watch (410 Gone).
     pub relists: Family<ResourceLabels, Counter>,
+    /// Collection rounds, by source and outcome.
+    pub signal_collections: Family<SourceOutcomeLabels, Counter>,
+    /// HTTP exchanges of collection rounds (a Git fetch, or one query per signal), by source.
+    pub signal_requests: Family<SourceLabels, Counter>,
+    /// When a source last collected successfully (Unix seconds).
+    pub signal_last_success: Family<SourceLabels, Gauge>,
     ready: Arc<AtomicBool>,
 }
 
@@ -118,6 +157,7 @@ impl Metrics {
             "Full listings by the watches: the initial one and one after each expired watch",
             relists.clone(),
         );
+        let signals = SignalMetrics::register(&mut registry);
         registry.register_collector(Box::new(LearnerCollector { store: learners }));
         Metrics {
             registry: Arc::new(registry),
@@ -130,6 +170,9 @@ impl Metrics {
             write_duration,
             leader,
             relists,
+            signal_collections: signals.collections,
+            signal_requests: signals.requests,
+            signal_last_success: signals.last_success,
             ready: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -192,5 +235,40 @@ impl Collector for LearnerCollector {
             ConstGauge::new(n).encode(metric.encode_family(&labels)?)?;
         }
         Ok(())
+    }
+}
+
+/// The signal collectors' metrics (docs/signals.md §5).
+struct SignalMetrics {
+    collections: Family<SourceOutcomeLabels, Counter>,
+    requests: Family<SourceLabels, Counter>,
+    last_success: Family<SourceLabels, Gauge>,
+}
+
+impl SignalMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let collections = Family::<SourceOutcomeLabels, Counter>::default();
+        registry.register(
+            "signal_collections",
+            "Signal collection rounds, by SignalSource and outcome",
+            collections.clone(),
+        );
+        let requests = Family::<SourceLabels, Counter>::default();
+        registry.register(
+            "signal_requests",
+            "HTTP exchanges of signal collections (a Git fetch, or one query per signal), by SignalSource",
+            requests.clone(),
+        );
+        let last_success = Family::<SourceLabels, Gauge>::default();
+        registry.register(
+            "signal_last_success_timestamp_seconds",
+            "When a SignalSource last collected successfully (Unix seconds)",
+            last_success.clone(),
+        );
+        SignalMetrics {
+            collections,
+            requests,
+            last_success,
+        }
     }
 }

@@ -17,11 +17,13 @@ mod reconcile;
 mod run;
 #[cfg(test)]
 mod sequence_tests;
+pub mod signals;
 mod track;
 mod watches;
 mod write;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
@@ -37,14 +39,18 @@ pub use track::desired_track_status;
 /// The current time, to the second: conditions are stored with second precision, and a
 /// sub-second timestamp would make a freshly composed status differ from the stored one.
 pub fn now() -> Time {
-    let now = Timestamp::now();
+    to_the_second(Timestamp::now())
+}
+
+/// A time truncated to the second, as the API server stores it.
+pub fn to_the_second(t: Timestamp) -> Time {
     Time(
-        now.round(
+        t.round(
             TimestampRound::new()
                 .smallest(Unit::Second)
                 .mode(RoundMode::Trunc),
         )
-        .unwrap_or(now),
+        .unwrap_or(t),
     )
 }
 
@@ -77,6 +83,16 @@ pub struct Options {
     /// which bypasses this limit, would wait in that queue.
     #[arg(long, default_value_t = 24, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub fanout_writes: u16,
+    /// Where signal collectors keep their working files (a Git source's repository).
+    #[arg(
+        long,
+        env = "LEARNPATH_SIGNAL_CACHE_DIR",
+        default_value = "/tmp/learnpath-signals"
+    )]
+    pub signal_cache_dir: PathBuf,
+    /// The operator's own namespace: the only one whose Secrets signal sources may name.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub secret_namespace: String,
 }
 
 impl Options {

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 use tracing::{debug, info, warn};
 
-use crate::api::{LearningPath, LearningPathStatus, Track, TrackSpec};
-use crate::planner::{self, Curriculum, Invalid, Outcome, Reason};
+use crate::api::{LearningPath, LearningPathStatus, ObservedSignal, Track, TrackSpec};
+use crate::planner::{self, Curriculum, Inputs, Invalid, Outcome, Reason};
 
 use super::errors::CrdOutOfDate;
 use super::events;
@@ -77,18 +78,33 @@ impl Error {
     }
 }
 
-/// The status the LearningPath should have now: the pure middle of the pipeline.
+/// The status the LearningPath should have now, from the signals its status already holds: the
+/// pure middle of the pipeline.
 pub fn desired_status(lp: &LearningPath, track: Option<&Track>, now: Time) -> LearningPathStatus {
     let curriculum = track.map(|t| (t, Curriculum::new(&t.spec)));
-    status_for(lp, curriculum.as_ref().map(|(t, c)| (*t, c)), now)
+    let observed = lp
+        .status
+        .as_ref()
+        .map(|s| s.observed_signals.clone())
+        .unwrap_or_default();
+    status_for(
+        lp,
+        curriculum.as_ref().map(|(t, c)| (*t, c)),
+        &observed,
+        now,
+    )
+    .0
 }
 
-/// [`desired_status`] with the Track already indexed (see [`super::curricula`]).
+/// [`desired_status`] with the Track already indexed (see [`super::curricula`]) and the observed
+/// signals given; also the next moment the plan changes by itself.
 fn status_for<S: Borrow<TrackSpec>>(
     lp: &LearningPath,
     track: Option<(&Track, &Curriculum<S>)>,
+    observed: &[ObservedSignal],
     now: Time,
-) -> LearningPathStatus {
+) -> (LearningPathStatus, Option<Timestamp>) {
+    let mut next_change = None;
     let outcome = match track {
         None => Outcome::Invalid {
             invalid: Invalid::new(
@@ -97,18 +113,26 @@ fn status_for<S: Borrow<TrackSpec>>(
             ),
             track_generation: None,
         },
-        Some((track, curriculum)) => match curriculum.plan(&lp.spec) {
-            Ok(plan) => Outcome::Planned {
-                plan: Box::new(plan),
-                track_generation: track.metadata.generation,
-            },
+        Some((track, curriculum)) => match curriculum.plan_inputs(Inputs {
+            spec: &lp.spec,
+            observed,
+            now: Some(now.0),
+        }) {
+            Ok(plan) => {
+                next_change = plan.next_change;
+                Outcome::Planned {
+                    plan: Box::new(plan),
+                    track_generation: track.metadata.generation,
+                }
+            }
             Err(invalid) => Outcome::Invalid {
                 invalid,
                 track_generation: track.metadata.generation,
             },
         },
     };
-    planner::compose_status(lp.status.as_ref(), lp.metadata.generation, outcome, now)
+    let status = planner::compose_status(lp.status.as_ref(), lp.metadata.generation, outcome, now);
+    (status, next_change)
 }
 
 /// Reconciles one LearningPath.
@@ -121,18 +145,35 @@ pub async fn reconcile(lp: Arc<LearningPath>, ctx: Arc<Context>) -> Result<Actio
     }
     let result = reconcile_steps(&lp, &key, &ctx).await;
     ctx.fanout.done(&key);
-    record(&ctx, &key, &result, started);
-    // The plan depends only on the LearningPath and its Track, and both are watched: there is
-    // nothing to poll for, so no periodic requeue (an idle cluster sees no writes).
-    result.map(|_| Action::await_change())
+    record(&ctx, &key, result.as_ref().map(|r| r.written), started);
+    // The plan depends on the LearningPath, its Track and its signals, which are watched or
+    // collected, and on the time only where a window ends: no periodic requeue (an idle cluster
+    // sees no writes), only one at that moment.
+    result.map(|r| match r.next_change {
+        Some(at) => Action::requeue(until(at)),
+        None => Action::await_change(),
+    })
 }
 
-/// The steps of a reconcile; true when a status was written.
+/// What a reconcile did, and when the plan changes next with no new input.
+struct Reconciled {
+    written: bool,
+    next_change: Option<Timestamp>,
+}
+
+/// From now to `at` (zero if past), plus a little: times are stored to the second, and the
+/// plan is judged at a time truncated to the second.
+fn until(at: Timestamp) -> Duration {
+    let left = at.duration_since(Timestamp::now());
+    Duration::try_from(left).unwrap_or_default() + Duration::from_millis(20)
+}
+
+/// The steps of a reconcile.
 async fn reconcile_steps(
     lp: &LearningPath,
     key: &ObjectRef<LearningPath>,
     ctx: &Context,
-) -> Result<bool, Error> {
+) -> Result<Reconciled, Error> {
     let name = lp.name_any();
     let namespace = lp
         .namespace()
@@ -141,25 +182,34 @@ async fn reconcile_steps(
     if !ctx.caches_synced().await {
         return Err(Error::CacheGone);
     }
-    let desired = desired_from_cache(lp, ctx);
+    let (desired, next_change) = desired_from_cache(lp, ctx);
     let write = write::decide(lp, &desired);
     if write == Write::Unchanged {
         debug!(%namespace, %name, "status unchanged");
-        return Ok(false);
+        return Ok(Reconciled {
+            written: false,
+            next_change,
+        });
     }
     send(lp, key, ctx, &namespace, &write).await?;
     info!(%namespace, %name, summary = desired.summary.as_deref().unwrap_or_default(), "status written");
     announce(lp, ctx, &desired).await;
-    Ok(true)
+    Ok(Reconciled {
+        written: true,
+        next_change,
+    })
 }
 
-/// The desired status, from the cached Track indexed once per generation.
-fn desired_from_cache(lp: &LearningPath, ctx: &Context) -> LearningPathStatus {
+/// The desired status, from the cached Track indexed once per generation and the signals the
+/// sources that select this learner observed.
+fn desired_from_cache(lp: &LearningPath, ctx: &Context) -> (LearningPathStatus, Option<Timestamp>) {
     let track = ctx.tracks.get(&ObjectRef::new(&lp.spec.track_ref.name));
     let curriculum = track.as_deref().map(|t| ctx.curricula.get(t));
+    let observed = super::signals::observed_for(lp, &ctx.signals.views());
     status_for(
         lp,
         track.as_deref().zip(curriculum.as_deref()),
+        &observed,
         super::now(),
     )
 }
@@ -221,7 +271,7 @@ async fn announce(lp: &LearningPath, ctx: &Context, desired: &LearningPathStatus
 fn record(
     ctx: &Context,
     key: &ObjectRef<LearningPath>,
-    result: &Result<bool, Error>,
+    result: Result<bool, &Error>,
     started: Instant,
 ) {
     ctx.metrics

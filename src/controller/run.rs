@@ -13,10 +13,11 @@ use kube::runtime::{Controller, WatchStreamExt, watcher};
 use kube::{Api, Client};
 use tracing::{error, info, warn};
 
-use crate::api::{LearningPath, Track};
+use crate::api::{LearningPath, SignalSource, Track};
 
 use super::errors::RunError;
 use super::events::Announcer;
+use super::signals::{collector, sources};
 use super::watches::{count_relists, relist_at_once, spec_changes, strip, watch_backoff};
 use super::{
     Context, FanOut, Metrics, Options, cache, error_policy, http, leader, reconcile, track,
@@ -44,6 +45,7 @@ pub async fn run(options: Options) -> Result<(), RunError> {
     let ctx = Arc::new(Context::new(
         client.clone(),
         track_store.clone(),
+        path_store.clone(),
         Announcer::new(client.clone(), "learnpath", options.identity()),
         metrics.clone(),
         fanout.clone(),
@@ -56,10 +58,12 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         ctx.clone(),
     ));
     spawn_readiness(track_store, path_store.clone(), &metrics, &ctx);
+    let signal_task = tokio::spawn(collect_signals(&client, &options, ctx.clone()));
 
     let stopped =
         run_controllers(&client, &options, paths, path_store, ctx, shutdown, &lease).await;
     track_task.abort();
+    signal_task.abort();
     metrics.leader.set(0);
     match (stopped, lease) {
         (Stopped::LostLease, _) => {
@@ -99,6 +103,10 @@ async fn connect(options: &Options) -> Result<Client, RunError> {
         .list_metadata(&params)
         .await
         .map_err(missing("Track", "tracks"))?;
+    Api::<SignalSource>::all(client.clone())
+        .list_metadata(&params)
+        .await
+        .map_err(missing("SignalSource", "signalsources"))?;
     Ok(client)
 }
 
@@ -248,6 +256,35 @@ async fn replan_on_track_changes(
             std::future::ready(())
         })
         .await;
+}
+
+/// Collects every SignalSource, one collector each, once the LearningPath cache is filled (a
+/// round maps its values to the learners in it).
+fn collect_signals(
+    client: &Client,
+    options: &Options,
+    ctx: Arc<Context>,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let (store, writer) = reflector::store();
+    let events = watcher::watcher(
+        Api::<SignalSource>::all(client.clone()),
+        watcher::Config::default().any_semantic(),
+    )
+    .filter(relist_at_once("signalsources"))
+    .backoff(watch_backoff())
+    .modify(strip)
+    .reflect(writer);
+    let settings = collector::Settings {
+        cache_dir: options.signal_cache_dir.clone(),
+        secret_namespace: options.secret_namespace.clone(),
+        watched_namespace: options.namespace.clone(),
+    };
+    async move {
+        if !ctx.caches_synced().await {
+            return;
+        }
+        sources::supervise(events, ctx, settings, store).await;
+    }
 }
 
 /// kube's `Store::wait_until_ready` wakes only one of several concurrent waiters (it sits on a

@@ -12,7 +12,10 @@ use kube::runtime::watcher;
 use serde_json::{Value, json};
 use tower_test::mock::{self, Handle};
 
-use crate::api::{LearningPath, Track};
+use kube::core::Selector;
+
+use crate::api::{LearningPath, MatchBy, Track};
+use crate::controller::signals::SourceView;
 use crate::controller::{
     Announcer, Context, Error, FanOut, Metrics, cache, desired_status, now, reconcile,
 };
@@ -32,12 +35,40 @@ fn context() -> (Arc<Context>, ApiHandle) {
     let ctx = Context::new(
         client.clone(),
         tracks,
+        paths.clone(),
         Announcer::new(client, "learnpath", "test".into()),
         Metrics::new(paths),
         FanOut::new(4, 8, 4),
     );
     ctx.synced_sender().send_replace(true);
+    // His signals' sources, before their first collection in this process: the values his
+    // status already holds count (the example's status block).
+    for source in ["ci-prometheus", "platform-git"] {
+        ctx.signals.set(SourceView {
+            name: source.into(),
+            namespaces: Vec::new(),
+            selector: Selector::default(),
+            selects_none: false,
+            match_by: MatchBy::Email,
+            collected: None,
+            expired: false,
+        });
+    }
     (Arc::new(ctx), handle)
+}
+
+/// The next request the reconcile makes; fails the test instead of waiting for ever.
+async fn next_request(
+    api: &mut ApiHandle,
+    what: &str,
+) -> (
+    Request<Body>,
+    tower_test::mock::SendResponse<Response<Body>>,
+) {
+    tokio::time::timeout(std::time::Duration::from_secs(10), api.next_request())
+        .await
+        .unwrap_or_else(|_| panic!("no {what} within 10 s"))
+        .unwrap_or_else(|| panic!("the client went away before {what}"))
 }
 
 /// The backend engineer as the cache holds him before his first plan.
@@ -70,7 +101,7 @@ async fn a_new_plan_is_applied_registered_as_our_own_and_announced() {
     let lp = learner();
     let reconciled = tokio::spawn(reconcile(Arc::new(lp.clone()), ctx.clone()));
 
-    let (request, reply) = api.next_request().await.expect("a status patch");
+    let (request, reply) = next_request(&mut api, "status patch").await;
     assert_eq!(request.method(), Method::PATCH);
     let uri = request.uri().to_string();
     assert!(
@@ -96,7 +127,7 @@ async fn a_new_plan_is_applied_registered_as_our_own_and_announced() {
     let mut reasons = Vec::new();
     let mut notes = Vec::new();
     for _ in 0..5 {
-        let (request, reply) = api.next_request().await.expect("an event");
+        let (request, reply) = next_request(&mut api, "event").await;
         assert_eq!(request.method(), Method::POST);
         assert_eq!(
             request.uri().path(),
@@ -148,7 +179,7 @@ async fn an_out_of_date_crd_refusal_is_named_and_announces_nothing() {
     let lp = learner();
     let reconciled = tokio::spawn(reconcile(Arc::new(lp.clone()), ctx.clone()));
 
-    let (request, reply) = api.next_request().await.expect("a status patch");
+    let (request, reply) = next_request(&mut api, "status patch").await;
     assert_eq!(request.method(), Method::PATCH);
     reply.send_response(respond(
         500,

@@ -27,6 +27,7 @@ mod derive;
 mod error;
 mod git;
 pub mod manifests;
+pub mod prometheus;
 
 pub use derive::{DAY_SECONDS, Limits, Signals, TIP_REF, WEEK_SECONDS, derive};
 pub use error::{MAX_MESSAGE_CHARS, SignalsError};

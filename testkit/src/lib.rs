@@ -8,6 +8,7 @@
 //! - [`client()`], [`namespace`], [`cleanup`], [`apply`]: clients and objects.
 //! - [`example_track`], [`example_learner`] and [`fixtures`]: the example curriculum.
 //! - [`Operator`]: the operator binary as a child process (killed with this process).
+//! - [`git`], [`GitServer`], [`Prometheus`], [`Exporter`]: the real servers signals come from.
 //! - [`eventually`]: waiting for a condition.
 //!
 //! The example curriculum loader and the planner invariants live in the library itself (behind
@@ -16,13 +17,16 @@
 
 mod cluster;
 mod commands;
+mod git;
 mod local;
 mod objects;
 mod operator;
+mod prometheus;
 mod wait;
 
 pub use cluster::{Cluster, cluster};
 pub use commands::{Run, bin, helm, kubectl, kubectl_with, run};
+pub use git::{GitServer, flux_dir, git, git_with};
 pub use learnpath::fixtures;
 pub use learnpath::fixtures::{LEARNERS, read_yaml};
 pub use local::{copy_dir, env_or, free_port, repo};
@@ -31,4 +35,5 @@ pub use objects::{
     example_learner, example_track, is_ready, namespace,
 };
 pub use operator::{Operator, http_get, learnpath_binary};
+pub use prometheus::{Exporter, Prometheus};
 pub use wait::eventually;

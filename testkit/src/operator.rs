@@ -45,12 +45,24 @@ impl Operator {
         let log = cluster()
             .dir
             .join(format!("operator-{namespace}-{}.log", unique()));
-        let mut args = vec!["run", "--metrics-addr", &metrics_addr];
+        // Each operator keeps its Git sources' repositories apart from the others'.
+        let cache = log.with_extension("signals").display().to_string();
+        let mut args = vec![
+            "run",
+            "--metrics-addr",
+            &metrics_addr,
+            "--signal-cache-dir",
+            &cache,
+        ];
         if !namespace.is_empty() {
             args.extend(["--namespace", namespace, "--lease-namespace", namespace]);
         }
         args.extend(extra);
-        Operator::spawn(&args, &[], kubeconfig, metrics_addr.clone(), log)
+        // As in a Pod, its own namespace names where its Secrets are (`--secret-namespace`
+        // in `extra` says otherwise).
+        let env = [("POD_NAMESPACE", namespace)];
+        let env: &[(&str, &str)] = if namespace.is_empty() { &[] } else { &env };
+        Operator::spawn(&args, env, kubeconfig, metrics_addr.clone(), log)
     }
 
     /// Starts the binary with exactly `args` and the extra environment `env`; `metrics_addr` is

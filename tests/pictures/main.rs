@@ -23,6 +23,7 @@ use learnpath::cli::picture::report::ReportOptions;
 use serde_json::Value;
 
 use browser::{Activity, Browser};
+use testkit::fixtures;
 
 /// The width pages are shown at, in CSS pixels.
 const WIDTH: u32 = 1280;
@@ -39,11 +40,6 @@ fn out_dir() -> PathBuf {
         .join("pictures");
     std::fs::create_dir_all(&dir).expect("target/pictures");
     dir
-}
-
-fn read<T: serde::de::DeserializeOwned>(path: &Path) -> T {
-    serde_saphyr::from_str(&std::fs::read_to_string(path).expect("example file"))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A page may load itself and nothing else, and may log no error.
@@ -242,20 +238,14 @@ fn the_backend_engineers_roadmap_shows_the_seeds_path_in_a_browser() {
 
 /// The example Track and learners, planned in-process as the operator would.
 fn example_cohort() -> (Vec<Track>, Vec<LearningPath>) {
-    let mut track: Track = read(&root().join("examples/tracks/go-engineer.yaml"));
+    let mut track: Track = fixtures::example_track();
     track.metadata.generation = Some(1);
     let mut paths = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("examples/learners"))
-        .expect("examples/learners")
-        .map(|e| e.expect("a directory entry").path())
-        .filter(|p| p.file_name().is_some_and(|n| n != "namespace.yaml"))
-        .collect();
-    files.sort();
-    for file in files {
-        let mut lp: LearningPath = read(&file);
+    for name in fixtures::LEARNERS {
+        let mut lp: LearningPath = fixtures::example_learner(name);
         lp.metadata.generation = Some(1);
         let status = learnpath::cli::plan_objects(&track, &lp, Time(Timestamp::UNIX_EPOCH))
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         lp.status = Some(status);
         paths.push(lp);
     }

@@ -3,9 +3,8 @@
 //! and where the logs are.
 
 use std::fs;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,36 +18,12 @@ use super::repository::{
     git_repositories, helm_charts, helm_releases, kustomizations, ready_summary,
 };
 
-/// The cache directory of one Flux component for its pinned version (see hack/build-flux.sh).
-pub(super) fn flux_dir(name: &str) -> PathBuf {
-    let out = Command::new(repo().join("hack/build-flux.sh"))
-        .args(["--print-dir", name])
-        .output()
-        .unwrap_or_else(|e| panic!("hack/build-flux.sh --print-dir {name}: {e}"));
-    assert!(
-        out.status.success(),
-        "hack/build-flux.sh --print-dir {name}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    let bin = dir.join(name);
-    assert!(
-        bin.is_file(),
-        "Flux {name} is not built ({} is missing): run `make flux` (hack/build-flux.sh; \
-         the first build takes about 40 minutes on 2 cores)",
-        bin.display()
-    );
-    dir
-}
-
 /// A process started by this test, killed (by pid) and reaped when dropped.
 pub(super) struct Proc {
     name: String,
     child: Child,
     log: PathBuf,
     pub(super) health: Option<String>,
-    // Held open for gitserver's -exit-on-stdin-eof.
-    _stdin: Option<ChildStdin>,
 }
 
 impl Drop for Proc {
@@ -113,40 +88,7 @@ pub(super) fn start_controller(name: &str, ns: &str, work: &Path) -> Proc {
         child,
         log,
         health: Some(health),
-        _stdin: None,
     }
-}
-
-/// Serves the repositories under `root` over smart HTTP on a free loopback port.
-pub(super) fn start_git_server(root: &Path, work: &Path) -> (Proc, String) {
-    let bin = flux_dir("gitserver").join("gitserver");
-    let log = work.join("gitserver.log");
-    let mut child = Command::new(&bin)
-        .arg("-root")
-        .arg(root)
-        .args(["-listen", "127.0.0.1:0", "-exit-on-stdin-eof"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(fs::File::create(&log).expect("log file")))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let mut line = String::new();
-    let _ = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
-    let stdin = child.stdin.take();
-    let proc = Proc {
-        name: "gitserver".into(),
-        child,
-        log: log.clone(),
-        health: None,
-        _stdin: stdin,
-    };
-    let Some(url) = line.trim().strip_prefix("LISTENING ") else {
-        panic!(
-            "the Git server did not start ({line:?}); see {}",
-            log.display()
-        )
-    };
-    (proc, url.to_string())
 }
 
 /// The Flux controllers and the Git server of one test, watching its namespace.

@@ -4,35 +4,12 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Value, json};
 use testkit::*;
 
 use super::{BOT_LEARNER, BOT_SIGNAL, LEARNERS_KS, LEARNERS_TIMEOUT};
-
-/// Runs git in `dir` with a fixed identity and no user or system config; its stdout.
-pub(super) fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "learnpath e2e")
-        .env("GIT_AUTHOR_EMAIL", "e2e@learnpath.invalid")
-        .env("GIT_COMMITTER_NAME", "learnpath e2e")
-        .env("GIT_COMMITTER_EMAIL", "e2e@learnpath.invalid")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("git is needed for the Flux test: {e}"));
-    assert!(
-        out.status.success(),
-        "git {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// Commits everything in `dir`; the new commit's id.
 pub(super) fn commit(dir: &Path, message: &str) -> String {

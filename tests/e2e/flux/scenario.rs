@@ -64,11 +64,11 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
     git(&checkout, &["init", "-q", "-b", "main"]);
     write_repository(&checkout, &ns, &track);
     let first = commit(&checkout, "curriculum and learners");
-    let (git_server, base_url) = start_git_server(&root, &work);
-    let url = format!("{base_url}/learnpath");
+    let git_server = GitServer::start(&root, &work.join("gitserver.log"));
+    let url = format!("{}/learnpath", git_server.url);
 
     // 3. The three controllers, watching this namespace.
-    let mut procs = vec![git_server];
+    let mut procs = Vec::new();
     for name in CONTROLLERS {
         procs.push(start_controller(name, &ns, &work));
     }

@@ -278,18 +278,22 @@ pub(super) fn start_chart_operator(
     pod: &str,
 ) -> Operator {
     let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let log = cluster().dir.join(format!("chart-operator-{pod}.log"));
+    // The pod's emptyDir for Git sources, here a directory of this test's.
+    let cache = log.with_extension("signals");
     let args: Vec<String> = args_of(deployment)
         .into_iter()
         .map(|a| {
             if a.starts_with("--metrics-addr=") {
                 format!("--metrics-addr={metrics_addr}")
+            } else if a.starts_with("--signal-cache-dir=") {
+                format!("--signal-cache-dir={}", cache.display())
             } else {
                 a
             }
         })
         .collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let log = cluster().dir.join(format!("chart-operator-{pod}.log"));
     // What the downward API gives the pod.
     let env = [("POD_NAMESPACE", release_ns), ("POD_NAME", pod)];
     Operator::spawn(&args, &env, kubeconfig, metrics_addr, log)

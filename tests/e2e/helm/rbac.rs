@@ -123,10 +123,18 @@ pub(super) fn allowed_to_everyone() -> Vec<Grant> {
     all
 }
 
-/// What the operator needs of Tracks, everywhere.
+/// What the operator needs of the cluster-scoped kinds, everywhere: Tracks (the curricula it
+/// plans against, and their status) and SignalSources (the sources it collects, and their
+/// status).
 pub(super) fn tracks_rules() -> Vec<Grant> {
     let mut all = grants("tracks.learnpath.dev", "", &["get", "list", "watch"]);
     all.extend(grants("tracks.learnpath.dev/status", "", &["patch"]));
+    all.extend(grants(
+        "signalsources.learnpath.dev",
+        "",
+        &["get", "list", "watch"],
+    ));
+    all.extend(grants("signalsources.learnpath.dev/status", "", &["patch"]));
     all
 }
 

@@ -20,7 +20,7 @@ fn chart_lints_and_renders_with_default_and_every_value() {
     let expected: BTreeMap<String, usize> = [
         ("ClusterRole", 1),
         ("ClusterRoleBinding", 1),
-        ("CustomResourceDefinition", 2),
+        ("CustomResourceDefinition", 3),
         ("Deployment", 1),
         ("Pod", 1),
         ("Service", 1),
@@ -106,8 +106,8 @@ fn chart_lints_and_renders_with_default_and_every_value() {
         ("Deployment", 1),
         ("Pod", 1),
         ("PodDisruptionBudget", 1),
-        ("Role", 2),
-        ("RoleBinding", 2),
+        ("Role", 3),
+        ("RoleBinding", 3),
         ("Service", 1),
         ("ServiceAccount", 1),
         ("ServiceMonitor", 1),
@@ -139,17 +139,30 @@ fn chart_lints_and_renders_with_default_and_every_value() {
     let roles: BTreeMap<String, &Value> = docs
         .iter()
         .filter(|d| d["kind"] == "Role")
-        .map(|d| (d["metadata"]["namespace"].as_str().unwrap().to_string(), d))
+        .map(|d| (d["metadata"]["name"].as_str().unwrap().to_string(), d))
+        .collect();
+    let places: Vec<&str> = roles
+        .values()
+        .map(|r| r["metadata"]["namespace"].as_str().unwrap())
         .collect();
     assert_eq!(
-        roles.keys().cloned().collect::<Vec<_>>(),
-        ["learners", "lp-system"],
-        "a Role in the watched namespace and the Lease Role in the release namespace"
+        places,
+        ["learners", "lp-system", "lp-system"],
+        "a Role in the watched namespace; the Lease Role and the signal-Secrets Role in the \
+         release namespace"
+    );
+    let secrets = &roles["learnpath-operator-signal-secrets"]["rules"];
+    assert_eq!(
+        secrets,
+        &serde_json::json!([{"apiGroups": [""], "resources": ["secrets"],
+            "resourceNames": ["git-credentials", "prometheus-token"], "verbs": ["get"]}]),
+        "exactly the Secrets signals.secrets names, get only"
     );
     assert_eq!(
         one(&docs, "ClusterRole")["rules"].as_array().unwrap().len(),
-        2,
-        "with watchNamespaces the ClusterRole holds only the (cluster-scoped) Track rules"
+        4,
+        "with watchNamespaces the ClusterRole holds only the cluster-scoped kinds' rules \
+         (Tracks and SignalSources)"
     );
     assert_eq!(
         one(&docs, "ServiceMonitor")["spec"]["endpoints"][0]["port"],
