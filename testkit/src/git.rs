@@ -5,6 +5,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 
+use k8s_openapi::jiff::Timestamp;
+
 use crate::local::repo;
 
 /// Runs `git args` in `dir` with the test identity, no global or system configuration, and the
@@ -111,4 +113,54 @@ impl Drop for GitServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A Git repository served at `<server>/<name>`, committed to as learners.
+pub struct Repository {
+    pub dir: PathBuf,
+}
+
+impl Repository {
+    pub fn init(root: &Path, name: &str) -> Repository {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).expect("the repository directory");
+        git(&dir, &["init", "-q", "-b", "main"]);
+        Repository { dir }
+    }
+
+    /// Writes `files` and commits them as `email`, dated `seconds_ago` before now (author and
+    /// committer: the committer time places a commit in a window).
+    pub fn commit_as(&self, email: &str, seconds_ago: i64, files: &[(&str, &str)]) -> String {
+        for (path, text) in files {
+            let file = self.dir.join(path);
+            if let Some(parent) = file.parent() {
+                std::fs::create_dir_all(parent).expect("a directory");
+            }
+            std::fs::write(&file, text).expect("a file");
+        }
+        let date = format!("@{} +0000", Timestamp::now().as_second() - seconds_ago);
+        let env = [
+            ("GIT_AUTHOR_EMAIL", email),
+            ("GIT_COMMITTER_EMAIL", email),
+            ("GIT_AUTHOR_DATE", date.as_str()),
+            ("GIT_COMMITTER_DATE", date.as_str()),
+        ];
+        git_with(&self.dir, &["add", "-A"], &env);
+        git_with(
+            &self.dir,
+            &["commit", "-q", "--allow-empty", "-m", "change"],
+            &env,
+        );
+        git(&self.dir, &["rev-parse", "HEAD"])
+    }
+}
+
+/// A go.mod requiring `deps` directly.
+pub fn go_mod(deps: &[&str]) -> String {
+    let mut text = String::from("module example.com/services\n\ngo 1.26\n\nrequire (\n");
+    for dep in deps {
+        text.push_str(&format!("\t{dep} v1.0.0\n"));
+    }
+    text.push_str(")\n");
+    text
 }

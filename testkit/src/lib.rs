@@ -26,7 +26,7 @@ mod wait;
 
 pub use cluster::{Cluster, cluster};
 pub use commands::{Run, bin, helm, kubectl, kubectl_with, run};
-pub use git::{GitServer, flux_dir, git, git_with};
+pub use git::{GitServer, Repository, flux_dir, git, git_with, go_mod};
 pub use learnpath::fixtures;
 pub use learnpath::fixtures::{LEARNERS, read_yaml};
 pub use local::{copy_dir, env_or, free_port, repo};

@@ -16,6 +16,7 @@
 
 mod measure;
 mod run;
+mod signals;
 mod watch;
 
 use std::collections::BTreeMap;
@@ -24,13 +25,57 @@ use testkit::*;
 
 use run::{grant_operator_rbac, run_size};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn learners_converge_after_a_track_change_at_scale() {
-    let sizes: Vec<usize> = std::env::var("LEARNPATH_SCALE_SIZES")
+/// The sizes to run (`LEARNPATH_SCALE_SIZES`).
+fn sizes() -> Vec<usize> {
+    std::env::var("LEARNPATH_SCALE_SIZES")
         .unwrap_or_else(|_| "200".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
-        .collect();
+        .collect()
+}
+
+/// The measurements share two cores with the control plane: one at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signal_rounds_cost_queries_not_learners() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let admin = client().await;
+    grant_operator_rbac(&admin).await;
+    let n = sizes().into_iter().max().unwrap_or(200);
+    let row = signals::signal_round_costs(&admin, n).await;
+    println!();
+    println!(
+        "signals at N={}: first round {:.1} s; per round {:.1} Git fetch and {:.1} Prometheus queries; {} status writes in {} quiet rounds; {} status writes when one learner's value changed",
+        row.n,
+        row.first_round,
+        row.requests_per_round.0,
+        row.requests_per_round.1,
+        row.quiet_writes,
+        row.quiet_rounds,
+        row.one_change_writes
+    );
+    assert!(row.quiet_rounds >= 3.0, "the sources kept collecting");
+    assert_eq!(row.requests_per_round.0, 1.0, "one fetch per Git round");
+    assert!(
+        (row.requests_per_round.1 - 4.0).abs() < 0.5,
+        "one query per signal per round, whatever N: {}",
+        row.requests_per_round.1
+    );
+    assert_eq!(
+        row.quiet_writes, 0.0,
+        "rounds that change nothing write nothing"
+    );
+    assert_eq!(
+        row.one_change_writes, 1.0,
+        "one changed value, one status written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn learners_converge_after_a_track_change_at_scale() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let sizes = sizes();
     let admin = client().await;
     grant_operator_rbac(&admin).await;
     let user = client_from(&cluster().dir.join("user.kubeconfig")).await;

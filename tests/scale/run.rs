@@ -21,9 +21,9 @@ pub(crate) async fn grant_operator_rbac(client: &Client) {
     let role: ClusterRole = serde_json::from_value(json!({
         "metadata": {"name": "learnpath-scale"},
         "rules": [
-            {"apiGroups": ["learnpath.dev"], "resources": ["learningpaths", "tracks"], "verbs": ["get", "list", "watch"]},
-            {"apiGroups": ["learnpath.dev"], "resources": ["learningpaths/status", "tracks/status"], "verbs": ["patch"]},
-            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+            {"apiGroups": ["learnpath.dev"], "resources": ["learningpaths", "tracks", "signalsources"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": ["learnpath.dev"], "resources": ["learningpaths/status", "tracks/status", "signalsources/status"], "verbs": ["patch"]},
+            {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]},
         ]
     }))
     .unwrap();

@@ -2,10 +2,9 @@
 //! it, SignalSources (cluster-scoped, so named after the namespace and deleted at the end), a
 //! served Git repository with commits by learners, and readings of statuses.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use k8s_openapi::jiff::Timestamp;
 use kube::api::DeleteParams;
 use kube::{Api, Client, ResourceExt};
 use learnpath::api::{LearningPath, SignalSource, Track};
@@ -169,56 +168,6 @@ pub(crate) fn ready(source: &SignalSource) -> Option<(String, String, String)> {
         .iter()
         .find(|c| c.type_ == "Ready")?;
     Some((c.status.clone(), c.reason.clone(), c.message.clone()))
-}
-
-/// A Git repository served at `<server>/<name>`, committed to as learners.
-pub(crate) struct Repository {
-    pub dir: PathBuf,
-}
-
-impl Repository {
-    pub fn init(root: &Path, name: &str) -> Repository {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).expect("the repository directory");
-        git(&dir, &["init", "-q", "-b", "main"]);
-        Repository { dir }
-    }
-
-    /// Writes `files` and commits them as `email`, dated `seconds_ago` before now (author and
-    /// committer: the committer time places a commit in a window).
-    pub fn commit_as(&self, email: &str, seconds_ago: i64, files: &[(&str, &str)]) -> String {
-        for (path, text) in files {
-            let file = self.dir.join(path);
-            if let Some(parent) = file.parent() {
-                std::fs::create_dir_all(parent).expect("a directory");
-            }
-            std::fs::write(&file, text).expect("a file");
-        }
-        let date = format!("@{} +0000", Timestamp::now().as_second() - seconds_ago);
-        let env = [
-            ("GIT_AUTHOR_EMAIL", email),
-            ("GIT_COMMITTER_EMAIL", email),
-            ("GIT_AUTHOR_DATE", date.as_str()),
-            ("GIT_COMMITTER_DATE", date.as_str()),
-        ];
-        git_with(&self.dir, &["add", "-A"], &env);
-        git_with(
-            &self.dir,
-            &["commit", "-q", "--allow-empty", "-m", "change"],
-            &env,
-        );
-        git(&self.dir, &["rev-parse", "HEAD"])
-    }
-}
-
-/// A go.mod requiring `deps` directly.
-pub(crate) fn go_mod(deps: &[&str]) -> String {
-    let mut text = String::from("module example.com/services\n\ngo 1.26\n\nrequire (\n");
-    for dep in deps {
-        text.push_str(&format!("\t{dep} v1.0.0\n"));
-    }
-    text.push_str(")\n");
-    text
 }
 
 /// `learnpath check` on the namespace: its exit status and output.
