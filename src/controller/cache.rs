@@ -4,15 +4,20 @@
 //! reflector for nothing but a comparison. The cache keeps a digest of the whole status instead,
 //! plus the small parts that the next reconcile reads: the conditions (their transition times),
 //! the generations, the observed signals (an input of the next plan), and what the events
-//! compare (mastered modules, triggered rules, the first stage's module ids, progress). An invalid input keeps the last good plan without reading it:
-//! only its verdict is written, by a merge patch that leaves the plan's fields in place.
+//! compare (mastered modules, the ids of the triggered rules and of the first stage's modules,
+//! progress). Texts only a new status needs are dropped: the rules' messages, and, while the
+//! input is valid, the conditions' messages and the summary (an invalid input's verdict keeps
+//! them: the next verdict is compared with them). An invalid input keeps the last good plan
+//! without reading it: only its verdict is written, by a merge patch that leaves the plan's
+//! fields in place (docs/controller.md §2, §5).
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::OnceLock;
 
 use kube::Resource;
 
-use crate::api::{LearningPath, LearningPathStatus, PlannedModule, Stage};
+use crate::api::{LearningPath, LearningPathStatus, PlannedModule, Stage, TriggeredRule};
+use crate::planner::condition_types;
 
 /// Where a cached object carries the digest of its full status. Only ever set on objects in
 /// this process's cache, never written to the API server.
@@ -40,6 +45,7 @@ pub fn trim(lp: &mut LearningPath) {
         .annotations
         .get_or_insert_with(Default::default)
         .insert(DIGEST_ANNOTATION.to_string(), digest(&status));
+    let valid = !is_invalid(&status);
     let first_stage = status.stages.into_iter().next().map(|stage| Stage {
         name: String::new(),
         hours: 0,
@@ -52,18 +58,40 @@ pub fn trim(lp: &mut LearningPath) {
             })
             .collect(),
     });
+    let mut conditions = status.conditions;
+    if valid {
+        for c in &mut conditions {
+            c.message = String::new();
+        }
+    }
     lp.status = Some(LearningPathStatus {
         observed_generation: status.observed_generation,
         track_generation: status.track_generation,
-        conditions: status.conditions,
+        conditions,
         progress: status.progress,
         stages: first_stage.into_iter().collect(),
         mastered: status.mastered,
-        triggered_rules: status.triggered_rules,
+        triggered_rules: status
+            .triggered_rules
+            .into_iter()
+            .map(|r| TriggeredRule {
+                rule: r.rule,
+                message: String::new(),
+                recommendation: None,
+            })
+            .collect(),
         observed_signals: status.observed_signals,
-        summary: status.summary,
+        summary: if valid { None } else { status.summary },
         ..LearningPathStatus::default()
     });
+}
+
+/// Whether a status says the input is invalid (`Valid=False`).
+pub fn is_invalid(status: &LearningPathStatus) -> bool {
+    status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == condition_types::VALID && c.status == "False")
 }
 
 /// Whether `lp`'s status was trimmed by [`trim`].

@@ -94,6 +94,9 @@ pub struct Metrics {
     pub leader: Gauge,
     /// Full listings by the watches: the first one, and one after every expired watch (410 Gone).
     pub relists: Family<ResourceLabels, Counter>,
+    /// 1 when a watch receives its listings as a stream of watch events (WatchList), 0 when it
+    /// lists in pages.
+    pub streaming_lists: Family<ResourceLabels, Gauge>,
     /// Collection rounds, by source and outcome.
     pub signal_collections: Family<SourceOutcomeLabels, Counter>,
     /// HTTP exchanges of collection rounds (a Git fetch, or one query per signal), by source.
@@ -157,6 +160,12 @@ impl Metrics {
             "Full listings by the watches: the initial one and one after each expired watch",
             relists.clone(),
         );
+        let streaming_lists = Family::<ResourceLabels, Gauge>::default();
+        registry.register(
+            "watch_streaming_lists",
+            "1 when a watch receives its listings as watch events (WatchList), 0 when it lists in pages",
+            streaming_lists.clone(),
+        );
         let signals = SignalMetrics::register(&mut registry);
         registry.register_collector(Box::new(LearnerCollector { store: learners }));
         Metrics {
@@ -170,6 +179,7 @@ impl Metrics {
             write_duration,
             leader,
             relists,
+            streaming_lists,
             signal_collections: signals.collections,
             signal_requests: signals.requests,
             signal_last_success: signals.last_success,

@@ -14,6 +14,7 @@ mod leader;
 mod metrics;
 mod own_writes;
 mod reconcile;
+mod relist;
 mod run;
 #[cfg(test)]
 mod sequence_tests;

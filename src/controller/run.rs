@@ -20,7 +20,7 @@ use super::events::Announcer;
 use super::signals::{collector, sources};
 use super::watches::{count_relists, relist_at_once, spec_changes, strip, watch_backoff};
 use super::{
-    Context, FanOut, Metrics, Options, cache, error_policy, http, leader, reconcile, track,
+    Context, FanOut, Metrics, Options, cache, error_policy, http, leader, reconcile, relist, track,
 };
 
 /// Runs the operator until SIGTERM or Ctrl-C.
@@ -51,7 +51,21 @@ pub async fn run(options: Options) -> Result<(), RunError> {
         fanout.clone(),
     ));
     let tracks = watch_tracks(&client, track_writer, &metrics);
-    let paths = watch_learning_paths(&client, &options, path_writer, &metrics, &ctx);
+    let streaming = relist::streaming_lists_supported(&learning_paths(&client, &options)).await;
+    metrics
+        .streaming_lists
+        .get_or_create(&super::metrics::ResourceLabels {
+            resource: "learningpaths",
+        })
+        .set(i64::from(streaming));
+    let paths = watch_learning_paths(
+        &client,
+        &options,
+        (path_store.clone(), path_writer),
+        streaming,
+        &metrics,
+        &ctx,
+    );
     let track_task = tokio::spawn(replan_on_track_changes(
         tracks,
         path_store.clone(),
@@ -196,14 +210,15 @@ fn watch_tracks(
 fn watch_learning_paths(
     client: &Client,
     options: &Options,
-    writer: Writer<LearningPath>,
+    (store, writer): (Store<LearningPath>, Writer<LearningPath>),
+    streaming: bool,
     metrics: &Metrics,
     ctx: &Arc<Context>,
 ) -> impl Stream<Item = Result<LearningPath, watcher::Error>> + Send + 'static {
     let own_writes = ctx.clone();
     watcher::watcher(
         learning_paths(client, options),
-        watcher::Config::default().any_semantic(),
+        relist::watch_config(streaming),
     )
     .filter(relist_at_once("learningpaths"))
     .backoff(watch_backoff())
@@ -211,8 +226,9 @@ fn watch_learning_paths(
         strip(lp);
         cache::trim(lp);
     })
-    .reflect(writer)
     .inspect(count_relists(metrics, "learningpaths"))
+    .flat_map(relist::in_place(store))
+    .reflect(writer)
     .applied_objects()
     .try_filter(move |lp| {
         let own = own_writes.is_own_write(lp);

@@ -7,7 +7,6 @@ use kube::api::{Patch, PatchParams};
 use serde_json::{Value, json};
 
 use crate::api::{LearningPath, LearningPathStatus};
-use crate::planner::condition_types;
 
 use super::cache;
 
@@ -55,7 +54,7 @@ impl Write {
 /// Decides the write that takes `lp` (as cached: its status trimmed, see [`cache::trim`]) to
 /// the `desired` status.
 pub(super) fn decide(lp: &LearningPath, desired: &LearningPathStatus) -> Write {
-    if is_invalid(desired) && cache::is_trimmed(lp) {
+    if cache::is_invalid(desired) && cache::is_trimmed(lp) {
         if cache::same_verdict(lp, desired) {
             return Write::Unchanged;
         }
@@ -78,13 +77,6 @@ pub(super) fn decide(lp: &LearningPath, desired: &LearningPathStatus) -> Write {
         }),
         digest,
     }
-}
-
-fn is_invalid(status: &LearningPathStatus) -> bool {
-    status
-        .conditions
-        .iter()
-        .any(|c| c.type_ == condition_types::VALID && c.status == "False")
 }
 
 #[cfg(test)]

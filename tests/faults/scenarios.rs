@@ -262,6 +262,16 @@ impl Fleet {
             "a re-list changed LearningPaths\n{}",
             self.logs()
         );
+        // The re-list came as a stream of watch events, applied to the cache in place
+        // (docs/controller.md §9): no list response, no second copy of the cache.
+        assert_eq!(
+            replica
+                .metric("learnpath_watch_streaming_lists{resource=\"learningpaths\"}")
+                .await,
+            Some(1.0),
+            "the LearningPath watch streams its lists\n{}",
+            self.logs()
+        );
         assert_eq!(
             self.writes().await,
             writes_before,

@@ -145,9 +145,30 @@ async fn learners_converge_after_a_track_change_at_scale() {
             r.edit_latency_median.as_secs_f64(),
             r.relist_writes
         );
-        table.insert(r.n, (ratio, r.steady_rss, r.writes / r.n as f64));
+        table.insert(
+            r.n,
+            (
+                ratio,
+                r.steady_rss,
+                r.writes / r.n as f64,
+                r.relist_peak_rss,
+            ),
+        );
     }
-    if let Some((_, (ratio, rss, writes))) = table.iter().next_back() {
-        println!("fanout_ratio={ratio:.2} rss_mib={rss:.1} writes_per_change={writes:.3}");
+    // Memory: the steady slope between the smallest and the largest size, and the re-list peak
+    // over the steady memory at the largest (docs/performance.md, "Memory").
+    let first = table.iter().next().map(|(n, row)| (*n, row.1));
+    if let Some((&n, &(ratio, rss, writes, relist_peak))) = table.iter().next_back() {
+        let kib_per_learner = match first {
+            Some((n0, rss0)) if n > n0 => (rss - rss0) * 1024.0 / (n - n0) as f64,
+            _ => rss * 1024.0 / n as f64,
+        };
+        println!(
+            "memory: {kib_per_learner:.2} KiB per learner steady (slope), re-list peak {relist_peak:.1} MiB over {rss:.1} MiB steady at {n}"
+        );
+        println!(
+            "fanout_ratio={ratio:.2} rss_mib={rss:.1} writes_per_change={writes:.3} kib_per_learner={kib_per_learner:.2} relist_ratio={:.2}",
+            relist_peak / rss
+        );
     }
 }
