@@ -67,6 +67,9 @@ pub struct Signals {
     pub next_change: Option<Timestamp>,
     /// True when a [`Limits`] cap stopped the work early: the numbers are then lower bounds.
     pub truncated: bool,
+    /// Manifests that did not parse (at most a few, each naming the file, the commit and the
+    /// problem): their changes were left out, and the rest of the history still counts.
+    pub unreadable: Vec<String>,
 }
 
 impl Signals {
@@ -117,6 +120,7 @@ pub fn derive(repo_dir: &Path, now: Timestamp, limits: Limits) -> Result<Signals
         limits,
         manifests_parsed: 0,
         truncated: false,
+        unreadable: Vec::new(),
         cache: &cache,
     }
     .run(tip)
@@ -135,8 +139,22 @@ struct Deriver<'a> {
     limits: Limits,
     manifests_parsed: usize,
     truncated: bool,
+    unreadable: Vec<String>,
     cache: &'a dyn Fn(String) -> SignalsError,
 }
+
+/// A manifest version as read.
+enum Parsed {
+    /// Its dependency names.
+    Names(BTreeSet<String>),
+    /// It does not parse: the change is left out (and named in [`Signals::unreadable`]).
+    Unreadable,
+    /// The manifest cap was reached: no more are read.
+    Capped,
+}
+
+/// How many unreadable manifests a collection names.
+const UNREADABLE_NAMED: usize = 3;
 
 impl Deriver<'_> {
     fn run(mut self, tip: ObjectId) -> Result<Signals, SignalsError> {
@@ -179,6 +197,7 @@ impl Deriver<'_> {
             by_author,
             next_change: next_change.and_then(|s| Timestamp::from_second(s).ok()),
             truncated: self.truncated,
+            unreadable: std::mem::take(&mut self.unreadable),
         })
     }
 
@@ -290,16 +309,20 @@ impl Deriver<'_> {
             let Some(kind) = ManifestKind::of_path(&path) else {
                 continue;
             };
-            let Some(new) = self.parse(kind, &path, after, id)? else {
-                return Ok(added);
+            let new = match self.parse(kind, &path, after, id)? {
+                Parsed::Names(names) => names,
+                Parsed::Unreadable => continue,
+                Parsed::Capped => return Ok(added),
             };
             let old = match before {
                 None => BTreeSet::new(),
                 Some(blob) => {
                     let parent = commit.parent_ids().next().map(|p| p.detach());
                     match self.parse(kind, &path, blob, parent.unwrap_or(id))? {
-                        Some(names) => names,
-                        None => return Ok(added),
+                        Parsed::Names(names) => names,
+                        // Without the old version the change cannot be told: left out.
+                        Parsed::Unreadable => continue,
+                        Parsed::Capped => return Ok(added),
                     }
                 }
             };
@@ -338,8 +361,10 @@ impl Deriver<'_> {
                         continue;
                     };
                     match self.parse(kind, path, entry.id().detach(), tip)? {
-                        Some(names) => names,
-                        None => break,
+                        Parsed::Names(names) => names,
+                        // A dependency cannot be confirmed present: none from this path.
+                        Parsed::Unreadable => BTreeSet::new(),
+                        Parsed::Capped => break,
                     }
                 }
             };
@@ -348,30 +373,42 @@ impl Deriver<'_> {
         Ok(at_tip)
     }
 
-    /// The dependency names in `blob`, or `None` once the manifest cap is reached.
+    /// The dependency names in `blob`. One manifest that does not parse must not blank every
+    /// learner's signals until its commit leaves the window: it is left out and named.
     fn parse(
         &mut self,
         kind: ManifestKind,
         path: &str,
         blob: ObjectId,
         commit: ObjectId,
-    ) -> Result<Option<BTreeSet<String>>, SignalsError> {
+    ) -> Result<Parsed, SignalsError> {
         if self.manifests_parsed >= self.limits.max_manifests {
             self.truncated = true;
-            return Ok(None);
+            return Ok(Parsed::Capped);
         }
         self.manifests_parsed += 1;
         let object = self
             .repo
             .find_object(blob)
             .map_err(|e| (self.cache)(format!("cannot read {path} at {commit}: {e}")))?;
-        manifests::dependency_names(kind, path, &object.data)
-            .map(Some)
-            .map_err(|e| SignalsError::Manifest {
-                commit: commit.to_string(),
-                path: detail(&e.path, None),
-                problem: detail(&e.problem, None),
-            })
+        Ok(
+            match manifests::dependency_names(kind, path, &object.data) {
+                Ok(names) => Parsed::Names(names),
+                Err(e) => {
+                    if self.unreadable.len() < UNREADABLE_NAMED {
+                        self.unreadable.push(
+                            SignalsError::Manifest {
+                                commit: commit.to_string(),
+                                path: detail(&e.path, None),
+                                problem: detail(&e.problem, None),
+                            }
+                            .to_string(),
+                        );
+                    }
+                    Parsed::Unreadable
+                }
+            },
+        )
     }
 }
 

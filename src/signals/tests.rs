@@ -371,14 +371,23 @@ fn a_commit_at_the_shallow_boundary_counts_but_adds_no_dependencies() {
 }
 
 #[test]
-fn a_manifest_that_does_not_parse_is_an_error_naming_path_and_commit() {
+fn a_manifest_that_does_not_parse_is_left_out_and_named_and_the_rest_still_counts() {
     let repo = repo_with_base();
     repo.write("web/package.json", "{\"dependencies\": {\"react\": ");
     let commit = repo.commit(ALICE, NOW - HOUR, "broken json");
-    let err = repo
+    repo.write(
+        "go.mod",
+        &go_mod(&["github.com/base/dep", "github.com/a/one"]),
+    );
+    repo.commit(ALICE, NOW - HOUR / 2, "one more dependency");
+    let signals = repo
         .try_derive(NOW, Limits::default())
-        .expect_err("broken manifest");
-    let text = err.to_string();
+        .expect("a broken manifest does not fail the collection");
+    let alice = signals.for_learner(ALICE);
+    assert_eq!(alice.commits_today, 2, "both commits count");
+    assert_eq!(alice.new_dependencies_today, 1, "go.mod's addition counts");
+    assert_eq!(signals.unreadable.len(), 1, "{:?}", signals.unreadable);
+    let text = &signals.unreadable[0];
     assert!(text.contains("web/package.json"), "{text}");
     assert!(text.contains(&commit), "{text}");
     assert!(text.contains("invalid JSON"), "{text}");

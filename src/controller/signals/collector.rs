@@ -397,11 +397,12 @@ async fn recompute(
 }
 
 fn git_values(signals: git::Signals) -> Values {
-    let notes = if signals.truncated {
+    let mut notes = if signals.truncated {
         vec!["history longer than the walk limit: the oldest commits were not counted".into()]
     } else {
         Vec::new()
     };
+    notes.extend(signals.unreadable.iter().map(|e| format!("left out: {e}")));
     Values {
         by_key: signals
             .by_author
