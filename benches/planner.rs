@@ -45,10 +45,6 @@ fn generated_track() -> TrackSpec {
     .expect("generated track is well-formed")
 }
 
-fn ids(range: std::ops::Range<usize>) -> Vec<String> {
-    range.map(|i| format!("m{i:03}")).collect()
-}
-
 /// A Track from (id number, prerequisite numbers) pairs, three exercises per module.
 fn track_of(title: &str, modules: Vec<(usize, Vec<usize>)>) -> TrackSpec {
     let modules: Vec<serde_json::Value> = modules
@@ -102,62 +98,13 @@ fn max_edges() -> TrackSpec {
     )
 }
 
-/// Every count at the schema's maximum: 500 modules of 50 exercises (25,000), 50 prerequisites
-/// each, 50 dimensions, 50 industries and 50 roles of 550 weights, 100 rules of 10 conditions
-/// (all firing), 200 transfers, 500 remedies; and a learner at its own maxima (600 scores, 5,000
-/// completed exercises, 64 signals, 500 struggles, 20 next exercises).
+/// Every count at the schema's maximum, and a learner at their own maxima (the fixtures'
+/// Track and learner at every limit).
 fn max_size() -> (TrackSpec, LearningPathSpec) {
-    let id = |i: usize| format!("m{i:03}");
-    let modules: Vec<serde_json::Value> = (0..500)
-        .map(|i| {
-            serde_json::json!({
-                "id": id(i), "title": format!("Module {i}"), "hours": 10 + i % 7,
-                "dimension": format!("d{:02}", i % 50),
-                "prerequisites": ids(i.saturating_sub(50)..i),
-                "exercises": (0..50).map(|k| serde_json::json!({"id": format!("e{i:03}-{k:02}"), "title": "x", "hours": 1 + k % 3})).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let weights: serde_json::Map<String, serde_json::Value> = ids(0..500)
-        .into_iter()
-        .chain((0..50).map(|d| format!("d{d:02}")))
-        .enumerate()
-        .map(|(k, key)| (key, serde_json::json!((k % 5) as f64 * 0.5)))
-        .collect();
-    let profiles: serde_json::Map<String, serde_json::Value> = (0..50)
-        .map(|p| (format!("p{p:02}"), serde_json::json!({"weights": weights})))
-        .collect();
-    let track = serde_json::from_value(serde_json::json!({
-        "title": "max",
-        "dimensions": (0..50).map(|d| serde_json::json!({"id": format!("d{d:02}"), "title": "D"})).collect::<Vec<_>>(),
-        "modules": modules,
-        "profiles": {"industries": profiles, "roles": profiles},
-        "rules": (0..100).map(|r| serde_json::json!({
-            "id": format!("r{r:03}"),
-            "when": (0..10).map(|c| serde_json::json!({"signal": format!("s{c}"), "operator": ">=", "value": c})).collect::<Vec<_>>(),
-            "then": {"boost": {"module": id(r * 5), "factor": 2}, "prioritize": {"module": id(499 - r)}, "recommend": {"text": "r"}},
-            "message": "m",
-        })).collect::<Vec<_>>(),
-        "transfers": (0..200).map(|t| serde_json::json!({"from": format!("skill{t}"), "to": id(t * 2), "ratio": 0.5})).collect::<Vec<_>>(),
-        "struggle": {"maxFailures": 2, "remedial": (0..500).map(|i| (format!("e{i:03}-01"), serde_json::json!(id((i + 250) % 500)))).collect::<serde_json::Map<_, _>>()},
-    }))
-    .expect("max-size Track is well-formed");
-    let spec = serde_json::from_value(serde_json::json!({
-        "trackRef": {"name": "max"}, "learner": {"name": "L"},
-        "industry": "p07", "role": "p49",
-        "assessment": ids(0..500).into_iter()
-            .chain((0..50).map(|d| format!("d{d:02}")))
-            .chain((0..50).map(|t| format!("skill{t}")))
-            .enumerate()
-            .map(|(k, key)| (key, serde_json::json!(k % 80)))
-            .collect::<serde_json::Map<_, _>>(),
-        "completedExercises": (0..5000).map(|k| format!("e{:03}-{:02}", k / 50 + 100, k % 50)).collect::<Vec<_>>(),
-        "signals": (0..64).map(|c| (format!("s{c}"), serde_json::json!(c))).collect::<serde_json::Map<_, _>>(),
-        "struggles": (0..500).map(|i| serde_json::json!({"exercise": format!("e{i:03}-01"), "failures": 3})).collect::<Vec<_>>(),
-        "nextExercisesLimit": 20,
-    }))
-    .expect("max-size learner is well-formed");
-    (track, spec)
+    (
+        fixtures::track_at_every_limit(),
+        fixtures::learner_at_every_limit("max"),
+    )
 }
 
 fn bench(c: &mut Criterion) {

@@ -122,14 +122,24 @@ fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runti
         .ok()
 }
 
-fn check(namespace: Option<String>) -> ExitCode {
-    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
-        return ExitCode::FAILURE;
-    };
-    let result = runtime.block_on(async {
+/// Runs `command` with a client of the current kubeconfig on a single-threaded runtime; the
+/// error says what failed in one line.
+fn with_cluster<T, F>(command: impl FnOnce(kube::Client) -> F) -> Result<T, String>
+where
+    F: std::future::Future<Output = Result<T, String>>,
+{
+    let runtime = runtime(tokio::runtime::Builder::new_current_thread())
+        .ok_or("cannot start the async runtime")?;
+    runtime.block_on(async {
         let client = kube::Client::try_default()
             .await
             .map_err(|e| format!("cannot build a Kubernetes client: {e}"))?;
+        command(client).await
+    })
+}
+
+fn check(namespace: Option<String>) -> ExitCode {
+    let result = with_cluster(|client| async move {
         cli::check::check_cluster(&client, namespace.as_deref())
             .await
             .map_err(|e| format!("cannot list: {e}"))
@@ -158,13 +168,7 @@ fn check(namespace: Option<String>) -> ExitCode {
 }
 
 fn report(options: cli::picture::report::ReportOptions, out_dir: &std::path::Path) -> ExitCode {
-    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
-        return ExitCode::FAILURE;
-    };
-    let result = runtime.block_on(async {
-        let client = kube::Client::try_default()
-            .await
-            .map_err(|e| format!("cannot build a Kubernetes client: {e}"))?;
+    let result = with_cluster(|client| async move {
         cli::report::report_cluster(&client, &options, out_dir)
             .await
             .map_err(|e| e.to_string())

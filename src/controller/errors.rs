@@ -56,7 +56,7 @@ pub enum RunError {
 )]
 pub struct CrdOutOfDate {
     /// The kind whose CRD is out of date.
-    pub kind: &'static str,
+    pub kind: String,
     /// The object whose status patch was refused (`namespace/name`, or the name).
     pub object: String,
     /// The undeclared field paths, comma-separated (`.status.estimatedWeeks`).
@@ -65,13 +65,71 @@ pub struct CrdOutOfDate {
 
 impl CrdOutOfDate {
     /// Recognises the API server's refusal of a status patch for undeclared fields.
-    pub fn from_refusal(kind: &'static str, object: &str, error: &kube::Error) -> Option<Self> {
+    pub fn from_refusal(kind: &str, object: &str, error: &kube::Error) -> Option<Self> {
         undeclared_fields(error).map(|fields| CrdOutOfDate {
-            kind,
+            kind: kind.to_string(),
             object: object.to_string(),
             fields,
         })
     }
+}
+
+/// A status patch of a cluster-scoped object (a Track, a SignalSource) that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusPatchError {
+    /// The API server refused or failed the patch.
+    #[error("status patch of {kind} {name} failed: {source}")]
+    Patch {
+        /// The object's kind.
+        kind: String,
+        /// The object.
+        name: String,
+        /// The API server's answer.
+        #[source]
+        source: kube::Error,
+    },
+    /// The installed CRD is another release's.
+    #[error(transparent)]
+    CrdOutOfDate(#[from] CrdOutOfDate),
+}
+
+/// Server-side applies `status` to the cluster-scoped object `name` of kind `K`, as the
+/// operator's field manager.
+pub(super) async fn apply_status<K>(
+    client: &kube::Client,
+    name: &str,
+    status: &impl serde::Serialize,
+) -> Result<(), StatusPatchError>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::ClusterResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let patch = serde_json::json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    let kind = K::kind(&());
+    kube::Api::<K>::all(client.clone())
+        .patch_status(
+            name,
+            &kube::api::PatchParams::apply(super::write::FIELD_MANAGER).force(),
+            &kube::api::Patch::Apply(&patch),
+        )
+        .await
+        .map(|_| ())
+        .map_err(
+            |source| match CrdOutOfDate::from_refusal(&kind, name, &source) {
+                Some(out_of_date) => StatusPatchError::CrdOutOfDate(out_of_date),
+                None => StatusPatchError::Patch {
+                    kind: kind.into_owned(),
+                    name: name.to_string(),
+                    source,
+                },
+            },
+        )
 }
 
 /// The field paths a server-side apply was refused for because the schema does not declare

@@ -4,34 +4,18 @@
 use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Patch, PatchParams};
+use kube::ResourceExt;
 use kube::runtime::controller::Action;
-use kube::{Api, Resource, ResourceExt};
-use serde_json::json;
 use tracing::{info, warn};
 
 use crate::api::{Track, TrackStatus};
 use crate::planner::{self, Invalid, condition_types};
 
-use super::errors::CrdOutOfDate;
-use super::reconcile::{Context, FIELD_MANAGER};
+use super::errors::{StatusPatchError, apply_status};
+use super::reconcile::Context;
 
-/// Errors of the Track reconcile.
-#[derive(Debug, thiserror::Error)]
-pub enum TrackError {
-    /// The status patch failed.
-    #[error("status patch of Track {name} failed: {source}")]
-    Patch {
-        /// The Track.
-        name: String,
-        /// The API server's answer.
-        #[source]
-        source: kube::Error,
-    },
-    /// The installed Track CRD is another release's.
-    #[error(transparent)]
-    CrdOutOfDate(#[from] CrdOutOfDate),
-}
+/// Errors of the Track reconcile: its status patch failed.
+pub type TrackError = StatusPatchError;
 
 /// The status a Track should have, given the previous one (pure).
 pub fn desired_track_status(
@@ -98,27 +82,7 @@ pub async fn reconcile_track(track: Arc<Track>, ctx: Arc<Context>) -> Result<Act
         return Ok(Action::await_change());
     }
     let name = track.name_any();
-    let patch = json!({
-        "apiVersion": Track::api_version(&()),
-        "kind": Track::kind(&()),
-        "status": desired,
-    });
-    Api::<Track>::all(ctx.client.clone())
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(
-            |source| match CrdOutOfDate::from_refusal("Track", &name, &source) {
-                Some(out_of_date) => TrackError::CrdOutOfDate(out_of_date),
-                None => TrackError::Patch {
-                    name: name.clone(),
-                    source,
-                },
-            },
-        )?;
+    apply_status::<Track>(&ctx.client, &name, &desired).await?;
     info!(track = %name, "track status written");
     Ok(Action::await_change())
 }

@@ -862,68 +862,10 @@ fn sizes_beyond_the_api_limits_are_refused_without_an_api_server() {
     );
 }
 
-/// A Track with every count at the schema's maximum: 500 modules of 50 exercises (25,000), 50
-/// prerequisites per module, 50 dimensions, 50 industries and 50 roles of 550 weights, 100 rules
-/// of 10 conditions, 200 transfers, 500 remedies.
-fn max_size_track() -> TrackSpec {
-    let id = |i: usize| format!("m{i:03}");
-    let modules: Vec<serde_json::Value> = (0..limits::MODULES)
-        .map(|i| {
-            // The 50 modules before it: the most prerequisite edges an acyclic Track can have.
-            let prereqs: Vec<String> = (i.saturating_sub(limits::PREREQUISITES)..i).map(id).collect();
-            serde_json::json!({
-                "id": id(i), "title": format!("Module {i}"), "hours": 10 + i % 7,
-                "dimension": format!("d{:02}", i % limits::DIMENSIONS),
-                "prerequisites": prereqs,
-                "exercises": (0..limits::EXERCISES).map(|k| serde_json::json!({"id": format!("e{i:03}-{k:02}"), "title": "x", "hours": 1 + k % 3})).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let weights: serde_json::Map<String, serde_json::Value> = (0..limits::MODULES)
-        .map(id)
-        .chain((0..limits::DIMENSIONS).map(|d| format!("d{d:02}")))
-        .enumerate()
-        .map(|(k, key)| (key, serde_json::json!((k % 5) as f64 * 0.5)))
-        .collect();
-    let profiles: serde_json::Map<String, serde_json::Value> = (0..limits::PROFILES)
-        .map(|p| (format!("p{p:02}"), serde_json::json!({"weights": weights})))
-        .collect();
-    serde_json::from_value(serde_json::json!({
-        "title": "max",
-        "dimensions": (0..limits::DIMENSIONS).map(|d| serde_json::json!({"id": format!("d{d:02}"), "title": "D"})).collect::<Vec<_>>(),
-        "modules": modules,
-        "profiles": {"industries": profiles, "roles": profiles},
-        "rules": (0..limits::RULES).map(|r| serde_json::json!({
-            "id": format!("r{r:03}"),
-            "when": (0..10).map(|c| serde_json::json!({"signal": format!("s{c}"), "operator": ">=", "value": c})).collect::<Vec<_>>(),
-            "then": {"boost": {"module": id(r * 5), "factor": 2}, "prioritize": {"module": id(499 - r)}, "recommend": {"text": "r"}},
-            "message": "m",
-        })).collect::<Vec<_>>(),
-        "transfers": (0..200).map(|t| serde_json::json!({"from": format!("skill{t}"), "to": id(t * 2), "ratio": 0.5})).collect::<Vec<_>>(),
-        "struggle": {"maxFailures": 2, "remedial": (0..500).map(|i| (format!("e{i:03}-01"), serde_json::json!(id((i + 250) % 500)))).collect::<serde_json::Map<_, _>>()},
-    }))
-    .expect("max-size Track is well-formed")
-}
-
 #[test]
 fn a_track_at_every_count_limit_plans_and_respects_every_prerequisite() {
-    let t = max_size_track();
-    let s: LearningPathSpec = serde_json::from_value(serde_json::json!({
-        "trackRef": {"name": "t"}, "learner": {"name": "L"},
-        "industry": "p07", "role": "p49",
-        // 600 scores (the maximum): every module, every dimension and 50 transferable skills.
-        "assessment": (0..500).map(|i| format!("m{i:03}"))
-            .chain((0..50).map(|d| format!("d{d:02}")))
-            .chain((0..50).map(|t| format!("skill{t}")))
-            .enumerate()
-            .map(|(k, key)| (key, serde_json::json!(k % 90)))
-            .collect::<serde_json::Map<_, _>>(),
-        "completedExercises": (0..5000).map(|k| format!("e{:03}-{:02}", k / 50 + 100, k % 50)).collect::<Vec<_>>(),
-        "signals": (0..64).map(|c| (format!("s{c}"), serde_json::json!(c))).collect::<serde_json::Map<_, _>>(),
-        "struggles": (0..500).map(|i| serde_json::json!({"exercise": format!("e{i:03}-01"), "failures": 3})).collect::<Vec<_>>(),
-        "nextExercisesLimit": 20,
-    }))
-    .unwrap();
+    let t = crate::fixtures::track_at_every_limit();
+    let s = crate::fixtures::learner_at_every_limit("t");
     let started = std::time::Instant::now();
     let p = ok(&t, &s);
     let elapsed = started.elapsed();

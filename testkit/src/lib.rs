@@ -31,8 +31,8 @@ pub use learnpath::fixtures;
 pub use learnpath::fixtures::{LEARNERS, read_yaml};
 pub use local::{copy_dir, env_or, free_port, repo};
 pub use objects::{
-    TEST_MANAGER, apply, cleanup, client, client_from, condition, delete_namespaces,
-    example_learner, example_track, is_ready, namespace,
+    TEST_MANAGER, all_ready, apply, apply_examples, cleanup, client, client_from, condition,
+    delete_namespaces, example_learner, example_track, is_ready, namespace,
 };
 pub use operator::{Operator, http_get, learnpath_binary};
 pub use prometheus::{Exporter, Prometheus};

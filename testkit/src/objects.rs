@@ -124,3 +124,45 @@ pub fn is_ready(lp: &LearningPath) -> bool {
     condition(lp, "Ready").is_some_and(|c| c.status == "True")
         && lp.status.as_ref().and_then(|s| s.observed_generation) == lp.metadata.generation
 }
+
+/// The example Track as `track` and every example learner in `ns` on it.
+pub async fn apply_examples(client: &Client, ns: &str, track: &str) {
+    apply(&Api::<Track>::all(client.clone()), &example_track(track))
+        .await
+        .expect("Track applied");
+    let paths: Api<LearningPath> = Api::namespaced(client.clone(), ns);
+    for learner in crate::LEARNERS {
+        apply(&paths, &example_learner(learner, ns, track))
+            .await
+            .expect("learner applied");
+    }
+}
+
+/// Every example learner in `ns` Ready within `within`; panics with `log()` (the operator's log)
+/// when they are not.
+pub async fn all_ready(
+    client: &Client,
+    ns: &str,
+    within: std::time::Duration,
+    log: impl Fn() -> String,
+) -> Vec<LearningPath> {
+    let paths: Api<LearningPath> = Api::namespaced(client.clone(), ns);
+    let ready = tokio::time::timeout(within, async {
+        loop {
+            if let Ok(list) = paths.list(&Default::default()).await
+                && list.items.len() == crate::LEARNERS.len()
+                && list.items.iter().all(is_ready)
+            {
+                return list.items;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    })
+    .await;
+    ready.unwrap_or_else(|_| {
+        panic!(
+            "the example learners in {ns} did not all become Ready within {within:?}; operator log:\n{}",
+            log()
+        )
+    })
+}

@@ -50,22 +50,12 @@ async fn examples_become_ready_and_follow_every_edit() {
     let tracks: Api<Track> = Api::all(client.clone());
     let paths: Api<LearningPath> = Api::namespaced(client.clone(), &ns);
 
-    apply(&tracks, &example_track(&track_name))
-        .await
-        .expect("Track applied");
-    for learner in LEARNERS {
-        apply(&paths, &example_learner(learner, &ns, &track_name))
-            .await
-            .expect("learner applied");
-    }
+    apply_examples(&client, &ns, &track_name).await;
     let operator = Operator::start(&cluster().kubeconfig, &ns, &[]);
 
     // 1. Every learner Ready, with the roadmap the seed describes.
-    let ready = eventually("every example learner Ready", WAIT, || async {
-        let all = all_paths(&paths).await;
-        (all.len() == LEARNERS.len() && all.iter().all(is_ready)).then_some(all)
-    })
-    .await;
+    let mut ready = all_ready(&client, &ns, WAIT, || operator.log_text()).await;
+    ready.sort_by_key(|lp| lp.metadata.name.clone());
     let backend = ready
         .iter()
         .find(|lp| lp.name_any() == "backend-engineer")

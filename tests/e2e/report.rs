@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use kube::api::ListParams;
-use kube::{Api, ResourceExt};
-use learnpath::api::{LearningPath, Track};
+use kube::ResourceExt;
 
 use testkit::*;
 
@@ -15,22 +13,9 @@ async fn the_report_draws_every_learner_the_operator_planned() {
     let client = client().await;
     let ns = namespace(&client, "report").await;
     let track_name = format!("go-engineer-{ns}");
-    let tracks: Api<Track> = Api::all(client.clone());
-    let paths: Api<LearningPath> = Api::namespaced(client.clone(), &ns);
-    apply(&tracks, &example_track(&track_name))
-        .await
-        .expect("Track applied");
-    for learner in LEARNERS {
-        apply(&paths, &example_learner(learner, &ns, &track_name))
-            .await
-            .expect("learner applied");
-    }
+    apply_examples(&client, &ns, &track_name).await;
     let operator = Operator::start(&cluster().kubeconfig, &ns, &[]);
-    let ready = eventually("every example learner Ready", WAIT, || async {
-        let all = paths.list(&ListParams::default()).await.ok()?.items;
-        (all.len() == LEARNERS.len() && all.iter().all(is_ready)).then_some(all)
-    })
-    .await;
+    let ready = all_ready(&client, &ns, WAIT, || operator.log_text()).await;
 
     let dir = tempfile::tempdir().expect("a temporary directory");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_learnpath"))

@@ -2,15 +2,12 @@
 //! have values from it, when a round last changed what they see (docs/signals.md §5, §6).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use kube::api::{Patch, PatchParams};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde_json::json;
+use kube::{Client, ResourceExt};
 
 use crate::api::{SignalSource, SignalSourceStatus};
 use crate::planner::condition_types;
 
-use super::super::errors::CrdOutOfDate;
-use super::super::write::FIELD_MANAGER;
+use super::super::errors::{StatusPatchError, apply_status};
 
 /// What a round came to, for the status.
 #[derive(Clone, Debug, PartialEq)]
@@ -93,51 +90,16 @@ pub fn failing_since(source: &SignalSource) -> Option<Time> {
         .map(|c| c.last_transition_time.clone())
 }
 
-/// Why a source's status was not written.
-#[derive(Debug, thiserror::Error)]
-pub enum StatusError {
-    /// The API server refused or failed the patch.
-    #[error("status patch of SignalSource {name} failed: {source}")]
-    Patch {
-        /// The source.
-        name: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
-    },
-    /// The installed SignalSource CRD is another release's.
-    #[error(transparent)]
-    CrdOutOfDate(#[from] CrdOutOfDate),
-}
-
 /// Writes `desired` unless the stored status already is it; true when it wrote.
 pub async fn write(
     client: &Client,
     source: &SignalSource,
     desired: &SignalSourceStatus,
-) -> Result<bool, StatusError> {
+) -> Result<bool, StatusPatchError> {
     if source.status.as_ref() == Some(desired) {
         return Ok(false);
     }
-    let name = source.name_any();
-    let patch = json!({
-        "apiVersion": SignalSource::api_version(&()),
-        "kind": SignalSource::kind(&()),
-        "status": desired,
-    });
-    Api::<SignalSource>::all(client.clone())
-        .patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        )
-        .await
-        .map_err(
-            |source| match CrdOutOfDate::from_refusal("SignalSource", &name, &source) {
-                Some(out_of_date) => StatusError::CrdOutOfDate(out_of_date),
-                None => StatusError::Patch { name, source },
-            },
-        )?;
+    apply_status::<SignalSource>(client, &source.name_any(), desired).await?;
     Ok(true)
 }
 
@@ -152,7 +114,7 @@ mod tests {
     }
 
     fn source() -> SignalSource {
-        let mut s: SignalSource = serde_json::from_value(json!({
+        let mut s: SignalSource = serde_json::from_value(serde_json::json!({
             "apiVersion": "learnpath.dev/v1alpha1",
             "kind": "SignalSource",
             "metadata": {"name": "ci", "generation": 2},

@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams};
-use learnpath::api::{LearningPath, Track};
+use learnpath::api::Track;
 use serde_json::{Value, json};
 use testkit::*;
 
@@ -171,39 +171,6 @@ pub(super) async fn restricted_namespace(client: &kube::Client, prefix: &str) ->
         .await
         .expect("namespace labelled");
     ns
-}
-
-/// The example Track (as `track`) and every example learner in `learners_ns`.
-pub(super) async fn apply_examples(client: &kube::Client, learners_ns: &str, track: &str) {
-    apply(&Api::<Track>::all(client.clone()), &example_track(track))
-        .await
-        .expect("Track applied");
-    let paths: Api<LearningPath> = Api::namespaced(client.clone(), learners_ns);
-    for learner in LEARNERS {
-        apply(&paths, &example_learner(learner, learners_ns, track))
-            .await
-            .expect("learner applied");
-    }
-}
-
-/// Every example learner in `ns` Ready within [`WAIT`]; else panics with the operator's log.
-pub(super) async fn all_ready(client: &kube::Client, ns: &str, log: impl Fn() -> String) {
-    let paths: Api<LearningPath> = Api::namespaced(client.clone(), ns);
-    let ready = tokio::time::timeout(WAIT, async {
-        loop {
-            let list = paths.list(&ListParams::default()).await.expect("list");
-            if list.items.len() == LEARNERS.len() && list.items.iter().all(is_ready) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
-    .await;
-    assert!(
-        ready.is_ok(),
-        "the learners did not all become Ready under the chart's identity; operator log:\n{}",
-        log()
-    );
 }
 
 /// Events from the operator prove `events.k8s.io` create; the Track's status proves

@@ -120,7 +120,7 @@ async fn chart_installs_restricted_and_its_identity_reconciles_the_examples() {
     let track = format!("go-engineer-{learners_ns}");
     apply_examples(&client, &learners_ns, &track).await;
     let operator = Operator::start(&kubeconfig, &learners_ns, &[]);
-    all_ready(&client, &learners_ns, || operator.log_text()).await;
+    all_ready(&client, &learners_ns, WAIT, || operator.log_text()).await;
     assert_no_denials(&client, &learners_ns, &track, || operator.log_text()).await;
     drop(operator);
 
@@ -206,7 +206,7 @@ async fn chart_watch_namespace_and_leader_election_identity_suffices() {
     apply_examples(&client, &learners_ns, &track).await;
     let pod = format!("{fullname}-5d8f9c7b6-x2k4q");
     let mut operator = start_chart_operator(&deployment, &kubeconfig, &release_ns, &pod);
-    all_ready(&client, &learners_ns, || operator.log_text()).await;
+    all_ready(&client, &learners_ns, WAIT, || operator.log_text()).await;
     let leases: Api<Lease> = Api::namespaced(client.clone(), &release_ns);
     let lease = leases
         .get(LEASE)
