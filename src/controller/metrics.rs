@@ -342,6 +342,23 @@ mod tests {
     }
 
     #[test]
+    fn the_charts_alerts_use_only_metrics_the_operator_exports() {
+        let exported = every_sample_name();
+        let rules = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("charts/learnpath/templates/prometheusrule.yaml"),
+        )
+        .expect("the chart's PrometheusRule template");
+        let used = names_in(&rules);
+        assert!(used.len() >= 8, "{used:?}");
+        let unknown: Vec<_> = used.difference(&exported).collect();
+        assert!(
+            unknown.is_empty(),
+            "the alerts name metrics nobody exports: {unknown:?}"
+        );
+    }
+
+    #[test]
     fn every_exported_metric_is_documented() {
         let docs = ["docs/controller.md", "docs/signals.md"]
             .map(|f| {
