@@ -10,8 +10,9 @@ CARGO ?= cargo
 
 # Test binaries that need no control plane (tests/*.rs at the top level): seconds, not minutes.
 UNIT_TESTS ?= --lib --test planner_properties --test examples --test crds --test pictures
-# Test binaries that start a real control plane (tests/<name>/main.rs, via tests/e2e/support.rs).
-E2E_TESTS ?= --test e2e --test signals --test signals_fetch --test drift --test faults --test scale
+# Test binaries that start a real control plane (tests/<name>/main.rs, via tests/e2e/support.rs),
+# or run the pinned helm and promtool (tests/alerts: the chart's alerts under `promtool test rules`).
+E2E_TESTS ?= --test e2e --test signals --test signals_fetch --test drift --test faults --test scale --test alerts
 
 # Every `target: ... ## text` line of the Makefiles (this one and hack/controlplane.mk), in order;
 # a target without `## text` is listed too, flagged, so that none goes unmentioned.

@@ -3,11 +3,12 @@
 //! A written status is about 10 KB of roadmap; 10,000 learners would hold 100+ MB of it in the
 //! reflector for nothing but a comparison. The cache keeps a digest of the whole status instead,
 //! plus the small parts that the next reconcile reads: the conditions (their transition times),
-//! the generations, the observed signals (an input of the next plan), and what the events
-//! compare (mastered modules, the ids of the triggered rules and of the first stage's modules,
-//! progress). Texts only a new status needs are dropped: the rules' messages, and, while the
-//! input is valid, the conditions' messages and the summary (an invalid input's verdict keeps
-//! them: the next verdict is compared with them). An invalid input keeps the last good plan
+//! the generations, the observed signals (an input of the next plan), what the events compare
+//! (mastered modules, the ids of the triggered rules and of the first stage's modules,
+//! progress), and the frozen exercises, which the cohort metrics count at each scrape (a learner
+//! has few, often none). Texts only a new status needs are dropped: the rules' messages, and,
+//! while the input is valid, the conditions' messages and the summary (an invalid input's verdict
+//! keeps them: the next verdict is compared with them). An invalid input keeps the last good plan
 //! without reading it: only its verdict is written, by a merge patch that leaves the plan's
 //! fields in place (docs/controller.md §2, §5).
 
@@ -71,6 +72,7 @@ pub fn trim(lp: &mut LearningPath) {
         progress: status.progress,
         stages: first_stage.into_iter().collect(),
         mastered: status.mastered,
+        frozen_exercises: status.frozen_exercises,
         triggered_rules: status
             .triggered_rules
             .into_iter()
@@ -170,6 +172,24 @@ mod tests {
 
         // The next reconcile computes the same status from the trimmed cache.
         assert_eq!(desired_status(&cached, Some(&track), now()), full);
+    }
+
+    #[test]
+    fn a_trimmed_status_keeps_the_frozen_exercises_the_metrics_count() {
+        let track = crate::fixtures::example_track();
+        let mut lp = crate::fixtures::example_learner("frontend-to-backend");
+        lp.status = Some(desired_status(&lp, Some(&track), now()));
+        let frozen = lp.status.as_ref().expect("status").frozen_exercises.clone();
+        assert_eq!(
+            frozen
+                .iter()
+                .map(|f| f.exercise.as_str())
+                .collect::<Vec<_>>(),
+            ["short-link-service"],
+            "the example learner has one frozen exercise"
+        );
+        trim(&mut lp);
+        assert_eq!(lp.status.expect("trimmed").frozen_exercises, frozen);
     }
 
     #[test]

@@ -1,20 +1,18 @@
 //! Prometheus metrics of the controller.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use kube::runtime::reflector::Store;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, text::encode};
+use prometheus_client::encoding::{EncodeLabelSet, text::encode};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
+use super::cohort::CohortCollector;
 use crate::api::LearningPath;
-use crate::planner::condition_types;
 
 /// How a reconcile ended.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -90,6 +88,9 @@ pub struct Metrics {
     pub trigger_wait: Histogram,
     /// Round trip of a status patch.
     pub write_duration: Histogram,
+    /// When the API server last accepted a LearningPath status patch (Unix seconds; 0: never,
+    /// in this process).
+    pub last_write: Gauge,
     /// 1 while this replica holds the leader lease (or leader election is off).
     pub leader: Gauge,
     /// Full listings by the watches: the first one, and one after every expired watch (410 Gone).
@@ -107,67 +108,60 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric; `learners` counts LearningPaths per Track and Ready state at scrape time.
+    /// Registers every metric; the cohort metrics are counted from `learners` at each scrape.
     pub fn new(learners: Store<LearningPath>) -> Self {
         let mut registry = Registry::with_prefix("learnpath");
-        let reconciles = Family::<OutcomeLabels, Counter>::default();
-        registry.register(
+        let reconciles = registered(
+            &mut registry,
             "reconciles",
             "Reconciles of LearningPaths, by outcome",
-            reconciles.clone(),
+            Family::<OutcomeLabels, Counter>::default(),
         );
-        let errors = Family::<ErrorLabels, Counter>::default();
-        registry.register(
+        let errors = registered(
+            &mut registry,
             "reconcile_errors",
             "Reconcile errors, by kind",
-            errors.clone(),
+            Family::<ErrorLabels, Counter>::default(),
         );
-        let status_writes = Counter::default();
-        registry.register(
+        let status_writes = registered(
+            &mut registry,
             "status_writes",
             "LearningPath status patches sent",
-            status_writes.clone(),
+            Counter::default(),
         );
-        let events = Counter::default();
-        registry.register("events", "Kubernetes events published", events.clone());
-        let duration = Histogram::new(exponential_buckets(0.0005, 2.0, 14));
-        registry.register(
+        let events = registered(
+            &mut registry,
+            "events",
+            "Kubernetes events published",
+            Counter::default(),
+        );
+        let duration = registered(
+            &mut registry,
             "reconcile_duration_seconds",
             "Duration of reconciles",
-            duration.clone(),
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
         );
-        let trigger_wait = Histogram::new(exponential_buckets(0.001, 2.0, 15));
-        registry.register(
+        let trigger_wait = registered(
+            &mut registry,
             "trigger_wait_seconds",
             "From a LearningPath watch event (not our own write; a list counts every learner) to the start of its reconcile",
-            trigger_wait.clone(),
+            Histogram::new(exponential_buckets(0.001, 2.0, 15)),
         );
-        let write_duration = Histogram::new(exponential_buckets(0.001, 2.0, 15));
-        registry.register(
+        let write_duration = registered(
+            &mut registry,
             "status_write_duration_seconds",
             "Round trip of a LearningPath status patch",
-            write_duration.clone(),
+            Histogram::new(exponential_buckets(0.001, 2.0, 15)),
         );
-        let leader = Gauge::default();
-        registry.register(
-            "leader",
-            "1 while this replica is the leader",
-            leader.clone(),
+        let last_write = registered(
+            &mut registry,
+            "status_last_write_timestamp_seconds",
+            "When the API server last accepted a LearningPath status patch from this process (Unix seconds; 0: never)",
+            Gauge::default(),
         );
-        let relists = Family::<ResourceLabels, Counter>::default();
-        registry.register(
-            "watch_relists",
-            "Full listings by the watches: the initial one and one after each expired watch",
-            relists.clone(),
-        );
-        let streaming_lists = Family::<ResourceLabels, Gauge>::default();
-        registry.register(
-            "watch_streaming_lists",
-            "1 when a watch receives its listings as watch events (WatchList), 0 when it lists in pages",
-            streaming_lists.clone(),
-        );
+        let watch = WatchMetrics::register(&mut registry);
         let signals = SignalMetrics::register(&mut registry);
-        registry.register_collector(Box::new(LearnerCollector { store: learners }));
+        registry.register_collector(Box::new(CohortCollector { store: learners }));
         Metrics {
             registry: Arc::new(registry),
             reconciles,
@@ -177,9 +171,10 @@ impl Metrics {
             duration,
             trigger_wait,
             write_duration,
-            leader,
-            relists,
-            streaming_lists,
+            last_write,
+            leader: watch.leader,
+            relists: watch.relists,
+            streaming_lists: watch.streaming_lists,
             signal_collections: signals.collections,
             signal_requests: signals.requests,
             signal_last_success: signals.last_success,
@@ -200,51 +195,62 @@ impl Metrics {
         self.ready.store(ready, Ordering::Relaxed);
     }
 
+    /// Drops the series of a source that is no longer collected (deleted, or another
+    /// operator's): its last success would otherwise look older and older, and alert.
+    pub fn forget_source(&self, source: &str) {
+        let labels = SourceLabels::new(source);
+        for outcome in ["collected", "failed"] {
+            self.signal_collections
+                .remove(&labels.with_outcome(outcome));
+        }
+        self.signal_requests.remove(&labels);
+        self.signal_last_success.remove(&labels);
+    }
+
     /// Whether `/readyz` answers ok.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
 }
 
-/// Counts learners per Track and Ready state from the reflector store on each scrape, so the
-/// numbers can never drift from the cluster the way incrementally updated gauges can.
-#[derive(Debug)]
-struct LearnerCollector {
-    store: Store<LearningPath>,
+/// Registers `metric` and hands it back, for the struct that keeps it.
+fn registered<M: Metric + Clone>(registry: &mut Registry, name: &str, help: &str, metric: M) -> M {
+    registry.register(name, help, metric.clone());
+    metric
 }
 
-impl Collector for LearnerCollector {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let mut counts: BTreeMap<(String, &'static str), i64> = BTreeMap::new();
-        for lp in self.store.state() {
-            let ready = lp
-                .status
-                .as_ref()
-                .and_then(|s| {
-                    s.conditions
-                        .iter()
-                        .find(|c| c.type_ == condition_types::READY)
-                })
-                .map_or(
-                    "Unknown",
-                    |c| if c.status == "True" { "True" } else { "False" },
-                );
-            *counts
-                .entry((lp.spec.track_ref.name.clone(), ready))
-                .or_default() += 1;
+/// Leadership and the watches.
+struct WatchMetrics {
+    leader: Gauge,
+    relists: Family<ResourceLabels, Counter>,
+    streaming_lists: Family<ResourceLabels, Gauge>,
+}
+
+impl WatchMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let leader = registered(
+            registry,
+            "leader",
+            "1 while this replica is the leader",
+            Gauge::default(),
+        );
+        let relists = registered(
+            registry,
+            "watch_relists",
+            "Full listings by the watches: the initial one and one after each expired watch",
+            Family::<ResourceLabels, Counter>::default(),
+        );
+        let streaming_lists = registered(
+            registry,
+            "watch_streaming_lists",
+            "1 when a watch receives its listings as watch events (WatchList), 0 when it lists in pages",
+            Family::<ResourceLabels, Gauge>::default(),
+        );
+        WatchMetrics {
+            leader,
+            relists,
+            streaming_lists,
         }
-        let gauge = ConstGauge::new(0i64);
-        let mut metric = encoder.encode_descriptor(
-            "learnpath_learners",
-            "LearningPaths per Track and Ready condition",
-            None,
-            gauge.metric_type(),
-        )?;
-        for ((track, ready), n) in counts {
-            let labels = [("track", track.as_str()), ("ready", ready)];
-            ConstGauge::new(n).encode(metric.encode_family(&labels)?)?;
-        }
-        Ok(())
     }
 }
 
@@ -280,5 +286,159 @@ impl SignalMetrics {
             requests,
             last_success,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use kube::runtime::{reflector, watcher};
+
+    use super::*;
+
+    #[test]
+    fn a_forgotten_source_leaves_no_series_and_the_others_stay() {
+        let (store, _) = reflector::store::<LearningPath>();
+        let metrics = Metrics::new(store);
+        for source in ["gone", "kept"] {
+            let labels = SourceLabels::new(source);
+            for outcome in ["collected", "failed"] {
+                metrics
+                    .signal_collections
+                    .get_or_create(&labels.with_outcome(outcome))
+                    .inc();
+            }
+            metrics.signal_requests.get_or_create(&labels).inc();
+            metrics.signal_last_success.get_or_create(&labels).set(1);
+        }
+        metrics.forget_source("gone");
+        let text = metrics.render();
+        let series = |source: &str| {
+            text.lines()
+                .filter(|l| l.contains(&format!("source=\"{source}\"")))
+                .count()
+        };
+        assert_eq!(series("gone"), 0, "{text}");
+        assert_eq!(series("kept"), 4, "{text}");
+    }
+
+    /// Every metric a scrape can hold: one learner cached, and every labelled family used once.
+    fn every_sample_name() -> BTreeSet<String> {
+        let (store, mut writer) = reflector::store::<LearningPath>();
+        let mut lp = crate::fixtures::example_learner("backend-engineer");
+        lp.status = Some(crate::api::LearningPathStatus {
+            triggered_rules: vec![crate::api::TriggeredRule {
+                rule: "r".into(),
+                message: String::new(),
+                recommendation: None,
+            }],
+            ..Default::default()
+        });
+        writer.apply_watcher_event(&watcher::Event::Apply(lp));
+        let metrics = Metrics::new(store);
+        metrics
+            .reconciles
+            .get_or_create(&OutcomeLabels { outcome: "written" })
+            .inc();
+        metrics
+            .errors
+            .get_or_create(&ErrorLabels { kind: "api" })
+            .inc();
+        metrics
+            .relists
+            .get_or_create(&ResourceLabels { resource: "tracks" })
+            .inc();
+        let source = SourceLabels::new("s");
+        metrics
+            .signal_collections
+            .get_or_create(&source.with_outcome("failed"))
+            .inc();
+        metrics.signal_requests.get_or_create(&source).inc();
+        metrics.signal_last_success.get_or_create(&source).set(1);
+        metrics
+            .render()
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split(['{', ' ']).next())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The `learnpath_...` names in a text.
+    fn names_in(text: &str) -> BTreeSet<String> {
+        text.match_indices("learnpath_")
+            .map(|(at, _)| {
+                text[at..]
+                    .split(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_charts_alerts_use_only_metrics_the_operator_exports() {
+        let exported = every_sample_name();
+        let rules = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("charts/learnpath/templates/prometheusrule.yaml"),
+        )
+        .expect("the chart's PrometheusRule template");
+        let used = names_in(&rules);
+        assert!(used.len() >= 8, "{used:?}");
+        let unknown: Vec<_> = used.difference(&exported).collect();
+        assert!(
+            unknown.is_empty(),
+            "the alerts name metrics nobody exports: {unknown:?}"
+        );
+    }
+
+    #[test]
+    fn every_exported_metric_is_documented() {
+        let docs = ["docs/controller.md", "docs/signals.md"]
+            .map(|f| {
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(f))
+                    .expect("the docs")
+            })
+            .concat();
+        let documented = names_in(&docs);
+        let undocumented: BTreeSet<_> = every_sample_name()
+            .into_iter()
+            .map(|name| {
+                ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .find_map(|suffix| name.strip_suffix(suffix))
+                    .map_or(name.clone(), str::to_string)
+            })
+            .filter(|family| !documented.contains(family))
+            .collect();
+        assert!(
+            undocumented.is_empty(),
+            "metrics missing from docs/controller.md §13: {undocumented:?}"
+        );
+    }
+
+    #[test]
+    fn the_last_write_time_is_zero_until_a_write() {
+        let (store, _) = reflector::store::<LearningPath>();
+        let metrics = Metrics::new(store);
+        assert!(
+            metrics
+                .render()
+                .lines()
+                .any(|l| l == "learnpath_status_last_write_timestamp_seconds 0"),
+            "{}",
+            metrics.render()
+        );
+        metrics.last_write.set(1_700_000_000);
+        assert!(
+            metrics
+                .render()
+                .lines()
+                .any(|l| l == "learnpath_status_last_write_timestamp_seconds 1700000000")
+        );
     }
 }

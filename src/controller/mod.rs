@@ -4,6 +4,7 @@
 //! planner, and writes what changed (docs/controller.md).
 
 mod cache;
+mod cohort;
 mod context;
 mod curricula;
 mod errors;

@@ -248,6 +248,7 @@ async fn send(
             None => Error::Patch { object, source },
         }
     })?;
+    ctx.metrics.last_write.set(Timestamp::now().as_second());
     // A merged verdict's event can only be told by the resourceVersion the response returned.
     if let (Write::Verdict(_), Some(version)) = (write, written.resource_version()) {
         ctx.own_writes.expect_version(lp, version);

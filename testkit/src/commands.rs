@@ -14,9 +14,11 @@ pub fn bin(name: &str) -> PathBuf {
         .arg(name)
         .output()
         .unwrap_or_else(|e| panic!("hack/bin-path.sh {name}: {e}"));
+    // hack/bin-path.sh names the make target that builds it (controlplane, prometheus, ...).
     assert!(
         out.status.success(),
-        "{name} is not built: run `make controlplane`"
+        "hack/bin-path.sh {name}: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
     );
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }

@@ -7,6 +7,7 @@
     reason = "a test stops at the first broken expectation, with its message"
 )]
 
+mod cohort;
 mod flux;
 mod helm;
 mod hostile;

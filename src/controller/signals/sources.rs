@@ -120,6 +120,7 @@ fn stop(running: &mut HashMap<String, Running>, name: &str, ctx: &Context) {
     if let Some(r) = running.remove(name) {
         r.task.abort();
     }
+    ctx.metrics.forget_source(name);
     if let Some(view) = ctx.signals.remove(name) {
         info!(source = %name, "signal source gone: withdrawing its values");
         ctx.fanout.enqueue(learners_of(&ctx.paths, &view, None));

@@ -106,6 +106,7 @@ fn chart_lints_and_renders_with_default_and_every_value() {
         ("Deployment", 1),
         ("Pod", 1),
         ("PodDisruptionBudget", 1),
+        ("PrometheusRule", 1),
         ("Role", 3),
         ("RoleBinding", 3),
         ("Service", 1),
