@@ -224,11 +224,13 @@ fn update_values(
             .collect(),
     }
     .keep_since(view.collected.as_deref());
-    // The first round of this process replans every learner of the source: their statuses may
-    // hold older values (the reconcile writes nothing where they are the same).
+    // The first round of this process, and the first after the values were withdrawn, replan
+    // every learner of the source: their statuses may hold other values (the reconcile writes
+    // nothing where they are the same).
     let keys = view
         .collected
         .as_deref()
+        .filter(|_| !view.expired)
         .map(|previous| fresh.changed_keys(Some(previous)));
     let first = keys.is_none();
     let fresh = Arc::new(fresh);
