@@ -11,7 +11,6 @@
 
 #![no_main]
 
-
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use learnpath::api::{LearningPath, Track};

@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use arbitrary::{Result, Unstructured};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::{self, Timestamp};
 use learnpath::api::{
     Boost, Dimension, Exercise, Learner, LearningPathSpec, Module, Operator, Prioritize, Profile,
     Profiles, Recommend, RuleAction, SignalCondition, Struggle, StruggleEntry, TrackRef, TrackRule,
@@ -29,6 +31,8 @@ use libfuzzer_sys::fuzz_target;
 const IDS: &[&str] = &["a", "b", "c", "d", "e", "f", "g", "h"];
 const PROFILE_NAMES: &[&str] = &["fintech", "iot", "cloud"];
 const SIGNALS: &[&str] = &["load", "mttr"];
+/// The time windows are judged at, when an input has one: failures are placed around it.
+const NOW: Timestamp = Timestamp::constant(1_800_000_000, 0);
 
 /// Lists stay short: the bugs live in how few ids relate, not in how many there are.
 const MAX_LIST: usize = 12;
@@ -88,6 +92,33 @@ fn count(u: &mut Unstructured, usual: u32, limit: u32) -> Result<u32> {
         5 => u.arbitrary()?,
         _ => u.int_in_range(0..=usual)?,
     })
+}
+
+/// A struggle window: valid spans (short, long, at the limit) and text that is not one.
+fn window(u: &mut Unstructured) -> Result<Option<String>> {
+    Ok(match u.int_in_range(0u8..=7)? {
+        0 => None,
+        1 => Some("12h".into()),
+        2 => Some("30m".into()),
+        3 => Some("P7D".into()),
+        4 => Some("0s".into()),
+        5 => Some("-1h".into()),
+        6 => Some(u.arbitrary()?),
+        _ => Some(format!("{}s", u.int_in_range(0u32..=200_000)?)),
+    })
+}
+
+/// An instant near `NOW` (failures inside and outside a window, and in the future) or at the
+/// edges of what a timestamp can hold.
+fn instant(u: &mut Unstructured) -> Result<Timestamp> {
+    let offset: i64 = match u.int_in_range(0u8..=7)? {
+        0 => i64::from(u.arbitrary::<i32>()?),
+        1 => 0,
+        _ => i64::from(u.int_in_range(-200_000i32..=3_600)?),
+    };
+    Ok(NOW
+        .checked_add(jiff::SignedDuration::from_secs(offset))
+        .unwrap_or(NOW))
 }
 
 fn operator(u: &mut Unstructured) -> Result<Operator> {
@@ -203,6 +234,7 @@ fn track(u: &mut Unstructured) -> Result<TrackSpec> {
         struggle: if u.arbitrary()? {
             Some(Struggle {
                 max_failures: count(u, 5, 100)?,
+                window: window(u)?,
                 remedial: list(u, 4, |u| Ok((id(u)?, id(u)?)))?.into_iter().collect(),
             })
         } else {
@@ -257,7 +289,7 @@ fn spec(u: &mut Unstructured) -> Result<LearningPathSpec> {
             Ok(StruggleEntry {
                 exercise: id(u)?,
                 failures: count(u, 6, 10_000)?,
-                failed_at: Vec::new(),
+                failed_at: list(u, 4, |u| Ok(Time(instant(u)?)))?,
             })
         })?,
         hours_per_week: count(u, 20, 168)?,
@@ -388,6 +420,20 @@ fn run(u: &mut Unstructured) -> Result<()> {
         invariants::check(&track, &spec, plan);
     }
     invariants::order_independent(&track, &spec, &result, k);
+
+    // Judged at a time, a window leaves fewer failures counting: the same invariants hold, and
+    // the plan says when it changes next only if that is after `NOW`.
+    let inputs = planner::Inputs {
+        spec: &spec,
+        observed: &[],
+        now: Some(NOW),
+    };
+    if let Ok(plan) = planner::plan_inputs(&track, inputs) {
+        invariants::check(&track, &spec, &plan);
+        if let Some(next) = plan.next_change {
+            assert!(next > NOW, "next change {next} is not after {NOW}");
+        }
+    }
     Ok(())
 }
 
