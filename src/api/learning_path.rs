@@ -1,5 +1,11 @@
 //! `LearningPath`: one learner on one Track, and the roadmap the operator computes for them.
 
+#![allow(
+    dead_code,
+    reason = "every item here is public: only KubeSchema's private copy of LearningPathStatus \
+              (made for its schema) has a dead field, the skipped cached_digest"
+)]
+
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -186,6 +192,13 @@ pub struct LearningPathStatus {
     /// One line, for the printer column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    /// Not part of the API, never read or written: set only on statuses in the operator's own
+    /// cache, which keeps a digest of the whole status and drops what no reconcile reads. Here
+    /// rather than in an annotation, which would cost every cached learner a map.
+    #[serde(skip)]
+    #[schemars(skip)]
+    #[doc(hidden)]
+    pub cached_digest: Option<u128>,
 }
 
 /// How far the learner is.

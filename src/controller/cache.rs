@@ -15,18 +15,15 @@
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::OnceLock;
 
-use kube::Resource;
-
 use crate::api::{LearningPath, LearningPathStatus, PlannedModule, Stage, TriggeredRule};
 use crate::planner::condition_types;
 
-/// Where a cached object carries the digest of its full status. Only ever set on objects in
-/// this process's cache, never written to the API server.
-pub const DIGEST_ANNOTATION: &str = "learnpath.dev/cached-status-digest";
-
 /// A 128-bit digest of a status, stable within this process (two independently keyed SipHash
 /// states; nothing is persisted, so per-process keys are fine).
-pub fn digest(status: &LearningPathStatus) -> String {
+pub type Digest = u128;
+
+/// The [`Digest`] of a status.
+pub fn digest(status: &LearningPathStatus) -> Digest {
     static KEYS: OnceLock<(RandomState, RandomState)> = OnceLock::new();
     let (a, b) = KEYS.get_or_init(|| (RandomState::new(), RandomState::new()));
     // Serializing a status cannot fail: it has no maps with non-string keys.
@@ -34,7 +31,7 @@ pub fn digest(status: &LearningPathStatus) -> String {
     let (mut ha, mut hb) = (a.build_hasher(), b.build_hasher());
     ha.write(&bytes);
     hb.write(&bytes);
-    format!("{:016x}{:016x}", ha.finish(), hb.finish())
+    (u128::from(ha.finish()) << 64) | u128::from(hb.finish())
 }
 
 /// Replaces a status by its digest and the parts a reconcile reads (see the module docs).
@@ -42,10 +39,7 @@ pub fn trim(lp: &mut LearningPath) {
     let Some(status) = lp.status.take() else {
         return;
     };
-    lp.meta_mut()
-        .annotations
-        .get_or_insert_with(Default::default)
-        .insert(DIGEST_ANNOTATION.to_string(), digest(&status));
+    let cached_digest = Some(digest(&status));
     let valid = !is_invalid(&status);
     let first_stage = status.stages.into_iter().next().map(|stage| Stage {
         name: String::new(),
@@ -84,6 +78,7 @@ pub fn trim(lp: &mut LearningPath) {
             .collect(),
         observed_signals: status.observed_signals,
         summary: if valid { None } else { status.summary },
+        cached_digest,
         ..LearningPathStatus::default()
     });
 }
@@ -102,12 +97,8 @@ pub fn is_trimmed(lp: &LearningPath) -> bool {
 }
 
 /// The digest [`trim`] left on a cached object.
-pub fn cached_digest(lp: &LearningPath) -> Option<&str> {
-    lp.meta()
-        .annotations
-        .as_ref()?
-        .get(DIGEST_ANNOTATION)
-        .map(String::as_str)
+pub fn cached_digest(lp: &LearningPath) -> Option<Digest> {
+    lp.status.as_ref()?.cached_digest
 }
 
 /// Whether the stored status has the verdict of `desired` (conditions, generations, summary):
@@ -122,7 +113,7 @@ pub fn same_verdict(lp: &LearningPath, desired: &LearningPathStatus) -> bool {
 }
 
 /// Whether the stored status already is the one whose [`digest`] is `desired`.
-pub fn holds(lp: &LearningPath, desired: &str) -> bool {
+pub fn holds(lp: &LearningPath, desired: Digest) -> bool {
     match cached_digest(lp) {
         Some(stored) => stored == desired,
         None => lp.status.as_ref().is_some_and(|s| digest(s) == desired),
@@ -157,18 +148,18 @@ mod tests {
             all.len()
         );
 
-        assert!(holds(&cached, &digest(&full)));
+        assert!(holds(&cached, digest(&full)));
         assert!(
-            holds(&lp, &digest(&full)),
+            holds(&lp, digest(&full)),
             "an untrimmed object compares in full"
         );
         let mut other = full.clone();
         other.next_exercises.pop();
         assert!(
-            !holds(&cached, &digest(&other)),
+            !holds(&cached, digest(&other)),
             "a different status must not match"
         );
-        assert!(!holds(&lp, &digest(&other)));
+        assert!(!holds(&lp, digest(&other)));
 
         // The next reconcile computes the same status from the trimmed cache.
         assert_eq!(desired_status(&cached, Some(&track), now()), full);

@@ -22,7 +22,7 @@ enum Expected {
     /// A whole status: the spec generation it was computed for, and its digest.
     Status {
         generation: Option<i64>,
-        digest: String,
+        digest: cache::Digest,
     },
     /// A verdict merged into a plan this process does not hold: only the resourceVersion the
     /// response returned can tell its event.
@@ -40,7 +40,7 @@ impl OwnWrites {
     }
 
     /// About to write the status with this digest, computed for `lp`'s current spec.
-    pub fn expect_status(&self, lp: &LearningPath, digest: String) {
+    pub fn expect_status(&self, lp: &LearningPath, digest: cache::Digest) {
         self.map().insert(
             ObjectRef::from_obj(lp),
             Expected::Status {
@@ -89,7 +89,7 @@ impl OwnWrites {
                 // is in flight: keep waiting for ours.
                 if !(current
                     && generation == *written_for
-                    && cache::cached_digest(lp) == Some(digest.as_str()))
+                    && cache::cached_digest(lp) == Some(*digest))
                 {
                     return false;
                 }
@@ -142,8 +142,8 @@ mod tests {
         lp
     }
 
-    fn digest_of(lp: &LearningPath) -> String {
-        cache::cached_digest(lp).expect("trimmed").to_string()
+    fn digest_of(lp: &LearningPath) -> cache::Digest {
+        cache::cached_digest(lp).expect("trimmed")
     }
 
     #[test]

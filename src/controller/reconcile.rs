@@ -227,7 +227,7 @@ async fn send(
         return Ok(());
     };
     if let Write::Status { digest, .. } = write {
-        ctx.own_writes.expect_status(lp, digest.clone());
+        ctx.own_writes.expect_status(lp, *digest);
     }
     // A fan-out write waits for its turn here, so that an edit's write finds a short queue.
     let _turn = ctx.fanout.write_permit(key).await;

@@ -27,7 +27,7 @@ pub(super) enum Write {
         /// The apply body.
         body: Value,
         /// [`cache::digest`] of the status sent.
-        digest: String,
+        digest: cache::Digest,
     },
 }
 
@@ -66,7 +66,7 @@ pub(super) fn decide(lp: &LearningPath, desired: &LearningPathStatus) -> Write {
         }}));
     }
     let digest = cache::digest(desired);
-    if cache::holds(lp, &digest) {
+    if cache::holds(lp, digest) {
         return Write::Unchanged;
     }
     Write::Status {

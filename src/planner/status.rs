@@ -134,6 +134,7 @@ fn planned(
         observed_signals: plan.observed_signals,
         estimated_weeks: Some(plan.estimated_weeks),
         summary: Some(plan.summary),
+        cached_digest: None,
     }
 }
 

@@ -117,6 +117,7 @@ static EMPTY: LearningPathStatus = LearningPathStatus {
     observed_signals: Vec::new(),
     estimated_weeks: None,
     summary: None,
+    cached_digest: None,
 };
 
 /// A file name for a Kubernetes name: the characters of a DNS name stay, anything else is
