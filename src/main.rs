@@ -9,6 +9,10 @@ use learnpath::cli::{self, PlanFormat};
 use learnpath::controller::{self, Options};
 use learnpath::telemetry::{self, LogFormat};
 
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// learnpath: personal, weighted, prerequisite-respecting roadmaps for every learner.
 #[derive(Parser)]
 #[command(name = "learnpath", version, about)]
