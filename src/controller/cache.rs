@@ -81,6 +81,29 @@ pub fn trim(lp: &mut LearningPath) {
         cached_digest,
         ..LearningPathStatus::default()
     });
+    shrink_lists(lp);
+}
+
+/// Gives back the spare capacity of every list a cached learner keeps. A list read from JSON
+/// grows by doubling, so up to half of it is empty; in a cache of 10,000 learners that slack
+/// is a few hundred bytes each (docs/performance.md, "Memory").
+fn shrink_lists(lp: &mut LearningPath) {
+    lp.spec.completed_exercises.shrink_to_fit();
+    lp.spec.struggles.shrink_to_fit();
+    for entry in &mut lp.spec.struggles {
+        entry.failed_at.shrink_to_fit();
+    }
+    let Some(status) = lp.status.as_mut() else {
+        return;
+    };
+    status.conditions.shrink_to_fit();
+    for stage in &mut status.stages {
+        stage.modules.shrink_to_fit();
+    }
+    status.mastered.shrink_to_fit();
+    status.frozen_exercises.shrink_to_fit();
+    status.triggered_rules.shrink_to_fit();
+    status.observed_signals.shrink_to_fit();
 }
 
 /// Whether a status says the input is invalid (`Valid=False`).
@@ -163,6 +186,39 @@ mod tests {
 
         // The next reconcile computes the same status from the trimmed cache.
         assert_eq!(desired_status(&cached, Some(&track), now()), full);
+    }
+
+    #[test]
+    fn a_cached_learner_read_from_json_keeps_no_spare_list_capacity() {
+        let track = crate::fixtures::example_track();
+        let mut lp = crate::fixtures::example_learner("backend-engineer");
+        lp.status = Some(desired_status(&lp, Some(&track), now()));
+        let json = serde_json::to_vec(&lp).expect("json");
+        let mut cached: LearningPath = serde_json::from_slice(&json).expect("a LearningPath");
+        let read = cached.status.as_ref().expect("status");
+        // Three conditions and six mastered modules, read into lists that grew by doubling.
+        assert!(read.conditions.capacity() > read.conditions.len());
+        assert!(read.mastered.capacity() > read.mastered.len());
+
+        trim(&mut cached);
+        let kept = cached.status.as_ref().expect("trimmed");
+        let slack = |len: usize, capacity: usize| capacity - len;
+        assert_eq!(
+            [
+                slack(kept.conditions.len(), kept.conditions.capacity()),
+                slack(kept.mastered.len(), kept.mastered.capacity()),
+                slack(kept.triggered_rules.len(), kept.triggered_rules.capacity()),
+                slack(
+                    kept.stages[0].modules.len(),
+                    kept.stages[0].modules.capacity()
+                ),
+                slack(
+                    cached.spec.completed_exercises.len(),
+                    cached.spec.completed_exercises.capacity()
+                ),
+            ],
+            [0; 5]
+        );
     }
 
     #[test]

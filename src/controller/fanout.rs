@@ -41,6 +41,23 @@ struct State {
     urgent: HashMap<Ref, Instant>,
 }
 
+impl State {
+    /// A fan-out, or the first pass after a start, puts every learner into these: emptied, they
+    /// keep their buckets (some 8 MB at 10,000 learners) unless given back, and they are.
+    fn release_emptied(&mut self) {
+        if self.waiting.is_empty() {
+            self.waiting.shrink_to_fit();
+            self.waiting_set.shrink_to_fit();
+        }
+        if self.handed_on.is_empty() {
+            self.handed_on.shrink_to_fit();
+        }
+        if self.urgent.is_empty() {
+            self.urgent.shrink_to_fit();
+        }
+    }
+}
+
 /// Learners waiting to be replanned because their Track changed.
 pub struct FanOut {
     state: Mutex<State>,
@@ -102,6 +119,7 @@ impl FanOut {
         let mut state = self.state();
         let freed = state.handed_on.remove(learner).is_some();
         let unblocked = state.urgent.remove(learner).is_some();
+        state.release_emptied();
         drop(state);
         if freed || unblocked {
             self.wake.notify_one();
@@ -154,6 +172,7 @@ impl FanOut {
         let learner = state.waiting.pop_front()?;
         state.waiting_set.remove(&learner);
         state.handed_on.insert(learner.clone(), Instant::now());
+        state.release_emptied();
         Some(learner)
     }
 
@@ -178,6 +197,35 @@ mod tests {
 
     fn learner(i: usize) -> Ref {
         ObjectRef::new(&format!("learner-{i}")).within("ns")
+    }
+
+    #[tokio::test]
+    async fn a_finished_fan_out_gives_its_memory_back() {
+        let fanout = FanOut::new(4, 8, 4);
+        fanout.enqueue((0..1000).map(learner));
+        // Edits during the fan-out, each reconciled in turn.
+        for i in 1000..1100 {
+            fanout.urgent(learner(i));
+        }
+        for i in 1000..1100 {
+            fanout.done(&learner(i));
+        }
+        let mut stream = Box::pin(fanout.clone().stream());
+        for _ in 0..1000 {
+            let next = stream.next().await.expect("a learner");
+            fanout.done(&next);
+        }
+        let state = fanout.state();
+        assert_eq!(
+            [
+                state.waiting.capacity(),
+                state.waiting_set.capacity(),
+                state.handed_on.capacity(),
+                state.urgent.capacity(),
+            ],
+            [0; 4],
+            "every learner reconciled: nothing held for them"
+        );
     }
 
     #[tokio::test]

@@ -33,6 +33,14 @@ enum Expected {
 #[derive(Debug, Default)]
 pub struct OwnWrites(Mutex<HashMap<Ref, Expected>>);
 
+/// The first pass after a start writes every learner: once all came back, the map gives back
+/// the buckets it grew to (megabytes at 10,000 learners).
+fn release_emptied(map: &mut HashMap<Ref, Expected>) {
+    if map.is_empty() {
+        map.shrink_to_fit();
+    }
+}
+
 impl OwnWrites {
     fn map(&self) -> MutexGuard<'_, HashMap<Ref, Expected>> {
         // Every update is a single map operation: a panic elsewhere cannot leave it torn.
@@ -58,7 +66,9 @@ impl OwnWrites {
 
     /// The write failed: no event will come back for it.
     pub fn forget(&self, lp: &LearningPath) {
-        self.map().remove(&ObjectRef::from_obj(lp));
+        let mut map = self.map();
+        map.remove(&ObjectRef::from_obj(lp));
+        release_emptied(&mut map);
     }
 
     /// Whether this (cached, trimmed) watch event is our own write coming back: the object then
@@ -83,6 +93,7 @@ impl OwnWrites {
                 // The spec moved past the one we wrote for: no event will match any more.
                 if generation > *written_for {
                     map.remove(&key);
+                    release_emptied(&mut map);
                     return false;
                 }
                 // An earlier event (one that led to this write, say) can arrive while the write
@@ -97,6 +108,7 @@ impl OwnWrites {
             }
         };
         map.remove(&key);
+        release_emptied(&mut map);
         matched
     }
 
