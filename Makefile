@@ -52,7 +52,7 @@ e2e: controlplane flux prometheus ## end-to-end tests on a real kube-apiserver +
 test: controlplane flux prometheus fmt-check lint shellcheck deny fuzz-smoke ## everything CI runs (.ci/run)
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked --all-targets
 
-demo: controlplane build ## build, start a local control plane, run the operator on the examples, print a roadmap
+demo: controlplane build ## build, start a local control plane, run the operator on the examples, print a roadmap, write the cohort report and a roadmap page (target/demo)
 	LEARNPATH_CACHE=$(CACHE) hack/demo.sh
 
 # Flux's source-, kustomize- and helm-controller (pins: hack/flux/versions.env) and the loopback
@@ -117,6 +117,10 @@ pictures: ## regenerate docs/images/ (roadmap and cohort screenshots, headless C
 FUZZ_TOOLCHAIN ?= +nightly
 FUZZ_TARGETS ?= planner plan_yaml
 FUZZ_BUILD_FLAGS ?= --sanitizer none --debug-assertions
+# The smoke run builds without optimisations (cargo's dev profile: debug assertions and overflow
+# checks on): for 20 s per target the executions lost count less than the minutes a cold optimised
+# build of every dependency costs (docs/performance.md, "Build time").
+FUZZ_SMOKE_FLAGS ?= --sanitizer none --dev
 # `make fuzz`: seconds per target (FUZZ_SECONDS=3600 make fuzz for a long run).
 FUZZ_SECONDS ?= 600
 # `make fuzz-smoke` (part of `make test`): seconds per target.
@@ -135,11 +139,14 @@ fuzz-build: ## build the fuzz targets (nightly toolchain)
 
 # Every target on its committed corpus for FUZZ_SMOKE_SECONDS; any crash fails (and prints the
 # end of libFuzzer's log: the panic, and where the crashing input was written).
-fuzz-smoke: fuzz-build ## every fuzz target for FUZZ_SMOKE_SECONDS (part of make test)
+fuzz-smoke: ## every fuzz target for FUZZ_SMOKE_SECONDS (part of make test)
+	@$(CARGO) $(FUZZ_TOOLCHAIN) --version >/dev/null 2>&1 || { \
+		echo "fuzz: the Rust toolchain '$(FUZZ_TOOLCHAIN)' is missing (rustup toolchain install nightly)" >&2; exit 1; }
+	$(FUZZ_CARGO) build $(FUZZ_SMOKE_FLAGS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_SCRATCH)/$$t; log=$(FUZZ_SCRATCH)/smoke-$$t.log; \
 		dict=; if [ -f fuzz/dict/$$t.dict ]; then dict=-dict=fuzz/dict/$$t.dict; fi; \
-		if $(FUZZ_CARGO) run $(FUZZ_BUILD_FLAGS) $$t $(FUZZ_SCRATCH)/$$t fuzz/corpus/$$t -- \
+		if $(FUZZ_CARGO) run $(FUZZ_SMOKE_FLAGS) $$t $(FUZZ_SCRATCH)/$$t fuzz/corpus/$$t -- \
 			-max_total_time=$(FUZZ_SMOKE_SECONDS) $(FUZZ_LIBFUZZER_FLAGS) $$dict >$$log 2>&1; then \
 			echo "fuzz-smoke: $$t ok for $(FUZZ_SMOKE_SECONDS) s:" \
 				$$(grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' $$log | tr '\n' ' '); \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: the main job, start to finish, on a throwaway local control plane.
 # Build -> start etcd + kube-apiserver -> install CRDs -> apply the examples -> run the
-# operator -> wait until every learner is Ready -> show them and one roadmap -> stop everything.
+# operator -> wait until every learner is Ready -> show them and one roadmap -> write the cohort
+# report and the backend engineer's roadmap page (target/demo/, kept) -> stop everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,4 +58,13 @@ say "The backend engineer's roadmap (from the status the operator wrote)"
 
 say "As a Mermaid diagram (first lines)"
 "$kubectl" get lp backend-engineer -n learners -o json | "$learnpath" show -f - -o mermaid | head -12
+say "Pictures: the cohort report and the backend engineer's roadmap, as HTML"
+out=target/demo
+rm -rf "$out" && mkdir -p "$out"
+"$learnpath" report --out-dir "$out/report"
+"$kubectl" get lp backend-engineer -n learners -o json |
+	"$learnpath" show -f - -o html --track examples/tracks/go-engineer.yaml >"$out/backend-engineer.html"
+echo "cohort report:           $PWD/$out/report/index.html"
+echo "backend engineer's page: $PWD/$out/backend-engineer.html"
+
 say "Done: every example learner is Ready"
