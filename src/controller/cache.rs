@@ -84,9 +84,9 @@ pub fn trim(lp: &mut LearningPath) {
     shrink_lists(lp);
 }
 
-/// Gives back the spare capacity of every list a cached learner keeps. A list read from JSON
-/// grows by doubling, so up to half of it is empty; in a cache of 10,000 learners that slack
-/// is a few hundred bytes each (docs/performance.md, "Memory").
+/// Gives back the spare capacity of every list a cached learner keeps: a list read from JSON
+/// grows by doubling, so up to half of it can be empty, and the cache keeps it for as long as
+/// the learner exists (docs/performance.md, session 8).
 fn shrink_lists(lp: &mut LearningPath) {
     lp.spec.completed_exercises.shrink_to_fit();
     lp.spec.struggles.shrink_to_fit();
