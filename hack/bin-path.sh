@@ -2,7 +2,9 @@
 # Print the absolute path of a cached control-plane binary for the pinned
 # version (see hack/versions.env and hack/build-controlplane.sh).
 #
-# Usage: hack/bin-path.sh kube-apiserver|kube-controller-manager|kubectl|etcd|helm|prometheus|promtool
+# Usage: hack/bin-path.sh NAME, NAME one of kube-apiserver, kube-controller-manager, kubectl,
+#        kube-scheduler, kube-proxy, kubelet, etcd, helm, containerd, containerd-shim-runc-v2, ctr,
+#        pause, kube-score, prometheus, promtool
 # Exit 1 (with a hint on stderr) when that binary has not been built yet.
 set -euo pipefail
 
@@ -13,12 +15,26 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/lib.sh"
 
 if [ $# -ne 1 ]; then
-	echo "usage: $0 kube-apiserver|kube-controller-manager|kubectl|etcd|helm|prometheus|promtool" >&2
+	echo "usage: $0 NAME (see the script's header)" >&2
 	exit 2
 fi
 
 case "$1" in
-kube-apiserver | kube-controller-manager | kubectl) dir="$CACHE/bin/k8s-$K8S_VERSION" ;;
+kube-apiserver | kube-controller-manager | kubectl | kube-scheduler | kube-proxy | kubelet)
+	dir="$CACHE/bin/k8s-$K8S_VERSION"
+	;;
+containerd | containerd-shim-runc-v2 | ctr)
+	dir="$CACHE/bin/containerd-$CONTAINERD_VERSION"
+	build="hack/build-controlplane.sh containerd (make node)"
+	;;
+kube-score)
+	dir="$CACHE/bin/kube-score-$KUBE_SCORE_VERSION"
+	build="hack/build-controlplane.sh kube-score (make node)"
+	;;
+pause)
+	dir="$CACHE/bin/pause-$K8S_VERSION"
+	build="hack/build-controlplane.sh pause (make node)"
+	;;
 etcd) dir="$CACHE/bin/etcd-$ETCD_VERSION" ;;
 helm) dir="$CACHE/bin/helm-$HELM_VERSION" ;;
 prometheus | promtool)

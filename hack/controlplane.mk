@@ -31,7 +31,7 @@ PROMTOOL ?= $(CACHE)/bin/prometheus-$(PROMETHEUS_VERSION)/promtool
 # The scripts read the cache root from the environment.
 CONTROLPLANE_ENV = LEARNPATH_CACHE=$(CACHE)
 
-.PHONY: controlplane controlplane-gen cluster cluster-down prometheus
+.PHONY: controlplane controlplane-gen cluster cluster-node cluster-down prometheus node
 
 # Always runs the script: it is a sub-second no-op when the pinned versions are
 # already cached, and make cannot see the cache/pin relationship by itself.
@@ -49,5 +49,15 @@ controlplane-gen: ## regenerate the k8s wrapper module after bumping K8S_VERSION
 cluster: controlplane ## start (or reuse) a local control plane; prints the KUBECONFIG export
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/cluster.sh up $(CLUSTER_DIR)
 
-cluster-down: ## stop the local control plane of make cluster
+# The node's containerd (Go module) and pause (C, from the Kubernetes module), and kube-score (the
+# chart checker of tests/e2e/helm), cached like the control plane; runc, the CNI plugins,
+# iptables, conntrack and skopeo (the image tests' OCI reader) from Debian when missing.
+node: controlplane ## build (or find cached) the local node: containerd, pause; runc and CNI from Debian
+	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/build-controlplane.sh containerd pause kube-score
+	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/node.sh install
+
+cluster-node: node ## start (or reuse) a local control plane with a real node (root); prints the KUBECONFIG export
+	@$(CONTROLPLANE_ENV) LEARNPATH_NODE=1 $(CONTROLPLANE_HACK)/cluster.sh up $(CLUSTER_DIR)
+
+cluster-down: ## stop the local control plane (and node) of make cluster / make cluster-node
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/cluster.sh down $(CLUSTER_DIR)
