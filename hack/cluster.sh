@@ -2,7 +2,9 @@
 # shellcheck disable=SC2013 # pid files hold one integer per line: word splitting is right
 # A real, throwaway Kubernetes control plane (etcd + kube-apiserver +
 # kube-controller-manager) on 127.0.0.1, for development, e2e tests and CI.
-# There are no nodes, kubelet or scheduler: Pods are stored but never run.
+# There are no nodes, kubelet or scheduler: Pods are stored but never run, unless
+# LEARNPATH_NODE=1 adds a real node (hack/node.sh: containerd, kubelet, kube-scheduler,
+# kube-proxy; needs root), stopped and undone with the control plane.
 # Binaries come from hack/build-controlplane.sh (see hack/bin-path.sh).
 #
 # Usage:
@@ -36,6 +38,9 @@
 #   LEARNPATH_READY_TIMEOUT=180        seconds to wait for each component
 #   LEARNPATH_KCM_CONTROLLERS=...      override the controller list
 #   LEARNPATH_APISERVER_ARGS="..."     extra kube-apiserver flags (word-split)
+#   LEARNPATH_NODE=1                   run a node too (hack/node.sh); the API server then
+#                                      listens on every address and advertises the host's,
+#                                      where Pods reach it through the kubernetes Service
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,6 +57,12 @@ READY_TIMEOUT="${LEARNPATH_READY_TIMEOUT:-180}"
 # (deployment, replicaset, job, ...) so objects created by tests stay exactly
 # as the code under test left them.
 KCM_CONTROLLERS="${LEARNPATH_KCM_CONTROLLERS:-serviceaccount-token-controller,serviceaccount-controller,garbage-collector-controller,namespace-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller,resourcequota-controller}"
+NODE="${LEARNPATH_NODE:-0}"
+if [ "$NODE" = 1 ]; then
+	# With a node, Deployments, ReplicaSets, EndpointSlices and PodDisruptionBudgets must be
+	# reconciled as in any cluster: every default controller.
+	KCM_CONTROLLERS="${LEARNPATH_KCM_CONTROLLERS:-*}"
+fi
 # Identity in user.kubeconfig; exported in the env file so tests need not hardcode it.
 E2E_USER=learnpath-e2e
 E2E_GROUP=learnpath:e2e
@@ -133,6 +144,9 @@ wait_gone() {
 # stop_all: stop every owned pid in the pids file, newest first (kcm, then
 # apiserver, then etcd), TERM then KILL, and wait until each is really gone.
 stop_all() {
+	if [ -d "$D/node" ]; then
+		"$here/node.sh" down "$D" || log "hack/node.sh down $D failed"
+	fi
 	[ -f "$PIDS" ] || return 0
 	local pid
 	for pid in $(tac "$PIDS"); do
@@ -373,13 +387,33 @@ try_start() {
 	local etcd_pid=$!
 	wait_for etcd "$etcd_pid" etcd_healthy || return "$(retry_code etcd)"
 
-	local apiserver_args=(
-		--advertise-address=127.0.0.1
-		# The default (lease) reconciler refuses a loopback advertise address
-		# ("may not be in the loopback range"). Nothing here runs in-cluster
-		# clients, so the `kubernetes` Service simply gets no Endpoints.
-		--endpoint-reconciler-type=none
-		--bind-address=127.0.0.1
+	local apiserver_args=()
+	if [ "$NODE" = 1 ]; then
+		local host_ip
+		host_ip="$("$here/node.sh" host-ip)"
+		[ -n "$host_ip" ] || { FAIL_REASON="no host address for the node's Pods to reach"; return 1; }
+		apiserver_args+=(
+			# Pods reach the API server at the host's address, through the `kubernetes`
+			# Service whose endpoint the lease reconciler keeps.
+			--advertise-address="$host_ip"
+			--endpoint-reconciler-type=lease
+			--bind-address=0.0.0.0
+			# `kubectl logs`: the kubelet's own address, and a client cert it trusts.
+			--kubelet-preferred-address-types=InternalIP
+			--kubelet-client-certificate="$CERTS/admin.crt"
+			--kubelet-client-key="$CERTS/admin.key"
+		)
+	else
+		apiserver_args+=(
+			--advertise-address=127.0.0.1
+			# The default (lease) reconciler refuses a loopback advertise address
+			# ("may not be in the loopback range"). Nothing here runs in-cluster
+			# clients, so the `kubernetes` Service simply gets no Endpoints.
+			--endpoint-reconciler-type=none
+			--bind-address=127.0.0.1
+		)
+	fi
+	apiserver_args+=(
 		--secure-port="$APISERVER_PORT"
 		--etcd-servers="http://127.0.0.1:$ETCD_PORT"
 		--client-ca-file="$CERTS/client-ca.crt"
@@ -446,6 +480,9 @@ KUBECTL=$kubectl_bin
 HELM=$helm_bin
 EOF
 	mv "$ENVF.tmp" "$ENVF" || { FAIL_REASON="could not write $ENVF"; return 1; }
+	if [ "$NODE" = 1 ]; then
+		"$here/node.sh" up "$D" || { FAIL_REASON="the node did not start (see $D/node-logs)"; return 1; }
+	fi
 }
 
 # retry_code NAME: 2 if NAME's log says a port was taken, else 1.
@@ -481,6 +518,7 @@ start_cluster() {
 # running_and_ready: a cluster from a previous `up` in $D is still serving.
 running_and_ready() {
 	[ -s "$PIDS" ] && [ -f "$ENVF" ] || return 1
+	if [ "$NODE" = 1 ] && [ ! -d "$D/node" ]; then return 1; fi
 	local pid
 	for pid in $(cat "$PIDS"); do
 		alive "$pid" && owned "$pid" || return 1
