@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Pinned cargo subcommands the Makefile needs (cargo-fuzz, cargo-deny), installed from crates.io
+# Pinned cargo subcommands the Makefile needs (cargo-fuzz, cargo-deny, cargo-cyclonedx), installed from crates.io
 # with `cargo install --locked` into their own root under the cache and reused from there.
 #
-# Usage: hack/tools.sh cargo-fuzz|cargo-deny
+# Usage: hack/tools.sh cargo-fuzz|cargo-deny|cargo-cyclonedx
 #   Prints the absolute path of the binary on stdout (nothing else); progress goes to stderr.
 #   A no-op when the pinned version is already cached.
 #
@@ -13,6 +13,8 @@ set -euo pipefail
 # Pins. Both build with Rust 1.95 stable from crates.io alone (no git dependencies).
 CARGO_FUZZ_VERSION=0.13.2
 CARGO_DENY_VERSION=0.20.2
+# The image's SBOM (hack/image.sh): CycloneDX, the OWASP format the seed's pipeline publishes.
+CARGO_CYCLONEDX_VERSION=0.5.9
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -20,7 +22,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CARGO="${CARGO:-cargo}"
 
 if [ $# -ne 1 ]; then
-	echo "usage: $0 cargo-fuzz|cargo-deny" >&2
+	echo "usage: $0 cargo-fuzz|cargo-deny|cargo-cyclonedx" >&2
 	exit 2
 fi
 
@@ -28,8 +30,9 @@ name="$1"
 case "$name" in
 cargo-fuzz) version="$CARGO_FUZZ_VERSION" ;;
 cargo-deny) version="$CARGO_DENY_VERSION" ;;
+cargo-cyclonedx) version="$CARGO_CYCLONEDX_VERSION" ;;
 *)
-	echo "tools.sh: unknown tool '$name' (known: cargo-fuzz, cargo-deny)" >&2
+	echo "tools.sh: unknown tool '$name' (known: cargo-fuzz, cargo-deny, cargo-cyclonedx)" >&2
 	exit 2
 	;;
 esac
