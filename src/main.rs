@@ -67,6 +67,21 @@ enum Command {
         #[arg(long)]
         out_dir: PathBuf,
     },
+    /// GET a URL until it answers 2xx (the chart's `helm test` runs it in the operator's image).
+    /// Exit code 1, with the last answer, when it never does.
+    Probe {
+        /// The URL, for example http://10.0.0.12:8080/readyz.
+        url: String,
+        /// Tries in all.
+        #[arg(long, default_value_t = 10)]
+        attempts: u32,
+        /// Seconds between tries.
+        #[arg(long, default_value_t = 3)]
+        interval: u64,
+        /// Seconds one try may take.
+        #[arg(long, default_value_t = 5)]
+        timeout: u64,
+    },
     /// Plan offline: print the status the operator would write for a Track and a LearningPath.
     Plan {
         /// The Track YAML file.
@@ -188,6 +203,17 @@ fn report(options: cli::picture::report::ReportOptions, out_dir: &std::path::Pat
     }))
 }
 
+fn probe(url: &str, options: cli::probe::ProbeOptions) -> ExitCode {
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
+    };
+    finish(
+        runtime
+            .block_on(cli::probe::probe(url, options))
+            .map_err(|e| e.to_string()),
+    )
+}
+
 /// Prints a command's output, or its one-line error on stderr with exit code 1.
 fn finish(result: Result<String, String>) -> ExitCode {
     match result {
@@ -215,6 +241,19 @@ fn main() -> ExitCode {
             finish(learnpath::api::crds_yaml().map_err(|e| e.to_string()))
         }
         Command::Check { namespace } => check(namespace),
+        Command::Probe {
+            url,
+            attempts,
+            interval,
+            timeout,
+        } => probe(
+            &url,
+            cli::probe::ProbeOptions {
+                attempts,
+                interval: std::time::Duration::from_secs(interval),
+                timeout: std::time::Duration::from_secs(timeout),
+            },
+        ),
         Command::Report {
             namespace,
             track,

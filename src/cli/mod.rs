@@ -1,8 +1,9 @@
-//! The `learnpath` command line: `run`, `crd`, `plan`, `show`, `check` and `report`.
+//! The `learnpath` command line: `run`, `crd`, `plan`, `show`, `check`, `report` and `probe`.
 
 pub mod check;
 pub mod picture;
 mod plan;
+pub mod probe;
 mod render;
 pub mod report;
 
