@@ -16,3 +16,4 @@ mod install;
 mod lifecycle;
 mod rbac;
 mod render;
+mod score;

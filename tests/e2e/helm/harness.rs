@@ -133,7 +133,7 @@ pub(super) fn assert_hardened(deployment: &Value, uid: i64) {
     assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
     assert_eq!(c["readinessProbe"]["httpGet"]["port"], "metrics");
     for kind in ["requests", "limits"] {
-        for resource in ["cpu", "memory"] {
+        for resource in ["cpu", "memory", "ephemeral-storage"] {
             assert!(
                 !c["resources"][kind][resource].is_null(),
                 "resources.{kind}.{resource}"

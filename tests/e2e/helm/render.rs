@@ -22,6 +22,7 @@ fn chart_lints_and_renders_with_default_and_every_value() {
         ("ClusterRoleBinding", 1),
         ("CustomResourceDefinition", 3),
         ("Deployment", 1),
+        ("NetworkPolicy", 2),
         ("Pod", 1),
         ("Service", 1),
         ("ServiceAccount", 1),
@@ -97,6 +98,7 @@ fn chart_lints_and_renders_with_default_and_every_value() {
             .any(|(k, v)| test_pod["metadata"]["labels"][k] != *v),
         "the Service must not select the helm test pod"
     );
+    assert_network_policies(&docs, deployment, test_pod);
 
     // Every option set: watch one namespace, two replicas (leader election), everything optional on.
     let docs = render(&["-f", &all_values]);
@@ -104,6 +106,7 @@ fn chart_lints_and_renders_with_default_and_every_value() {
         ("ClusterRole", 1),
         ("ClusterRoleBinding", 1),
         ("Deployment", 1),
+        ("NetworkPolicy", 2),
         ("Pod", 1),
         ("PodDisruptionBudget", 1),
         ("PrometheusRule", 1),
@@ -396,4 +399,45 @@ fn chart_crds_are_generated_from_the_types() {
         assert!(template.contains("{{- if .Values.crds.enabled }}"));
         assert!(template.contains("{{- include \"learnpath.crdMetadata\" . | nindent 2 }}"));
     }
+}
+
+/// The operator's NetworkPolicy selects its Pods and lets in only the metrics port; the test
+/// Pod's lets it out only to that port of the operator's Pods.
+fn assert_network_policies(docs: &[Value], deployment: &Value, test_pod: &Value) {
+    let policies: Vec<&Value> = docs
+        .iter()
+        .filter(|d| d["kind"] == "NetworkPolicy")
+        .collect();
+    let matches = |pod_selector: &Value, labels: &Value| {
+        pod_selector["matchLabels"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .all(|(k, v)| labels[k] == *v)
+    };
+    let selects = |policy: &Value, labels: &Value| matches(&policy["spec"]["podSelector"], labels);
+    let operator_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let test_labels = &test_pod["metadata"]["labels"];
+    let operator: Vec<&&Value> = policies
+        .iter()
+        .filter(|p| selects(p, operator_labels))
+        .collect();
+    assert_eq!(operator.len(), 1, "one policy selects the operator");
+    assert!(!selects(operator[0], test_labels));
+    let ingress = operator[0]["spec"]["ingress"].as_array().unwrap();
+    assert_eq!(ingress.len(), 1);
+    assert_eq!(
+        ingress[0]["ports"],
+        serde_json::json!([{"port": "metrics", "protocol": "TCP"}])
+    );
+    assert!(!operator[0]["spec"]["egress"].as_array().unwrap().is_empty());
+    let test: Vec<&&Value> = policies
+        .iter()
+        .filter(|p| selects(p, test_labels))
+        .collect();
+    assert_eq!(test.len(), 1, "one policy selects the helm test Pod");
+    assert_eq!(test[0]["spec"]["ingress"], serde_json::json!([]));
+    let egress = test[0]["spec"]["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 1);
+    assert!(matches(&egress[0]["to"][0]["podSelector"], operator_labels));
 }
