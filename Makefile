@@ -12,7 +12,7 @@ CARGO ?= cargo
 UNIT_TESTS ?= --lib --test planner_properties --test examples --test crds --test pictures
 # Test binaries that start a real control plane (tests/<name>/main.rs, via tests/e2e/support.rs),
 # or run the pinned helm and promtool (tests/alerts: the chart's alerts under `promtool test rules`).
-E2E_TESTS ?= --test e2e --test signals --test signals_fetch --test drift --test faults --test scale --test alerts
+E2E_TESTS ?= --test e2e --test signals --test signals_fetch --test drift --test faults --test scale --test alerts --test node
 
 # Every `target: ... ## text` line of the Makefiles (this one and hack/controlplane.mk), in order;
 # a target without `## text` is listed too, flagged, so that none goes unmentioned.
@@ -44,15 +44,15 @@ unit: fmt-check lint ## the fast loop: fmt, clippy, unit, property, example and 
 	$(CARGO) test --locked $(UNIT_TESTS)
 
 # They fail, never skip, when the control plane cannot start.
-e2e: controlplane flux prometheus ## end-to-end tests on a real kube-apiserver + etcd (and Flux, Helm)
+e2e: controlplane node flux prometheus ## end-to-end tests on a real kube-apiserver + etcd (and Flux, Helm)
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked $(E2E_TESTS)
 
 # Everything CI runs. The control plane is built first (a no-op when cached) so that the
 # end-to-end tests never find it missing; they fail, never skip, when it cannot start.
-test: controlplane flux prometheus fmt-check lint shellcheck deny fuzz-smoke ## everything CI runs (.ci/run)
+test: controlplane node flux prometheus fmt-check lint shellcheck deny fuzz-smoke ## everything CI runs (.ci/run)
 	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked --all-targets
 
-demo: controlplane build ## build, start a local control plane, run the operator on the examples, print a roadmap, write the cohort report and a roadmap page (target/demo)
+demo: controlplane node build ## build the image, start a local cluster with a node, helm install the operator as a Pod, reconcile the examples, print a roadmap, write the cohort report and a roadmap page (target/demo)
 	LEARNPATH_CACHE=$(CACHE) hack/demo.sh
 
 # Flux's source-, kustomize- and helm-controller (pins: hack/flux/versions.env) and the loopback

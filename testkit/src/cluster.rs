@@ -30,6 +30,17 @@ pub struct Cluster {
 impl Cluster {
     /// Starts a control plane in its own state directory; `name` tells several apart.
     pub fn supervise(name: &str) -> Result<Cluster, String> {
+        Cluster::supervise_with(name, &[])
+    }
+
+    /// Starts a control plane with a real node (`LEARNPATH_NODE=1`, hack/node.sh): Pods run.
+    /// One per machine; the supervisor stops the node and undoes its changes with the rest.
+    pub fn supervise_node(name: &str) -> Result<Cluster, String> {
+        Cluster::supervise_with(name, &[("LEARNPATH_NODE", "1")])
+    }
+
+    /// Starts a control plane with `env` set for hack/cluster.sh.
+    fn supervise_with(name: &str, env: &[(&str, &str)]) -> Result<Cluster, String> {
         let base = std::env::var_os("LEARNPATH_E2E_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
@@ -45,6 +56,7 @@ impl Cluster {
         let mut child = Command::new(repo().join("hack/cluster.sh"))
             .arg("supervise")
             .arg(&dir)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
