@@ -12,5 +12,6 @@ mod flux;
 mod helm;
 mod hostile;
 mod operator;
+mod readme;
 mod report;
 mod schema;
