@@ -66,8 +66,9 @@ flux: ## build (or find cached) Flux's controllers and the test Git server
 # allowlist, upgrade/uninstall) are tests/e2e/helm.rs, so `make test` runs them.
 .PHONY: image chart-crds helm-lint helm-test
 
-# The container image with docker or podman; without an engine, the static musl binary it packages.
-image: ## container image (docker/podman), else the static binary it would package
+# The container image with docker or podman; without an engine, the same static musl binary packed
+# as an OCI archive (target/image/oci/learnpath.tar) with its SBOM beside it.
+image: ## container image (docker/podman), else the same image as an OCI archive without an engine
 	hack/image.sh
 
 # `make crds` does this too.

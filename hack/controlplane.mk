@@ -52,7 +52,7 @@ cluster: controlplane ## start (or reuse) a local control plane; prints the KUBE
 # The node's containerd (Go module) and pause (C, from the Kubernetes module), and kube-score (the
 # chart checker of tests/e2e/helm), cached like the control plane; runc, the CNI plugins,
 # iptables, conntrack and skopeo (the image tests' OCI reader) from Debian when missing.
-node: controlplane ## build (or find cached) the local node: containerd, pause; runc and CNI from Debian
+node: controlplane ## build (or find cached) the local node (containerd, pause) and kube-score; runc and CNI from Debian
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/build-controlplane.sh containerd pause kube-score
 	@$(CONTROLPLANE_ENV) $(CONTROLPLANE_HACK)/node.sh install
 
