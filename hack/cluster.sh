@@ -117,28 +117,11 @@ lock_dir() {
 }
 unlock_dir() { exec 9>&-; }
 
-# alive PID: running and not a zombie (children we have not reaped yet).
-alive() {
-	local stat
-	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-	stat="${stat##*) }" # strip "pid (comm) " -- comm may contain spaces
-	[ "${stat%% *}" != Z ]
-}
-
 # owned PID: the process was started from this state dir (every component gets
 # a flag pointing into $D). Guards against killing an unrelated process that
 # reused a pid from a stale pids file.
 owned() {
 	tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$D/"
-}
-
-# wait_gone PID SECONDS: poll until the process is gone; 1 on timeout.
-wait_gone() {
-	local pid="$1" deadline=$((SECONDS + $2))
-	while alive "$pid"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
 }
 
 # stop_all: stop every owned pid in the pids file, newest first (kcm, then

@@ -13,6 +13,8 @@
 #   new_tmp_dir VAR [DIR]    make DIR (default: a fresh mktemp -d), removed on exit, path into VAR
 #   start_heartbeat WHAT / stop_heartbeat
 #                            "WHAT: still working" every HEARTBEAT_SECS (default 60) meanwhile
+#   alive PID / wait_gone PID SECONDS
+#                            running and not a zombie; poll until gone (1 on timeout)
 #   take_lock FILE           serialise with other processes on FILE (flock on fd 9, when present)
 #   have_all DIR FILE...     every FILE is an executable in DIR
 #   ensure_command CMD DEB   install Debian package DEB with apt-get when CMD is missing
@@ -117,6 +119,25 @@ stop_heartbeat() {
 		wait "$_heartbeat_pid" 2>/dev/null || true
 		_heartbeat_pid=""
 	fi
+}
+
+# --- Processes ---------------------------------------------------------------------------------
+
+# alive PID: running and not a zombie (children we have not reaped yet).
+alive() {
+	local stat
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+	stat="${stat##*) }" # strip "pid (comm) " -- comm may contain spaces
+	[ "${stat%% *}" != Z ]
+}
+
+# wait_gone PID SECONDS: poll until the process is gone; 1 on timeout.
+wait_gone() {
+	local pid="$1" deadline=$((SECONDS + $2))
+	while alive "$pid"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
 }
 
 # --- Locks, presence checks, packages ----------------------------------------------------------

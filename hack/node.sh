@@ -69,23 +69,8 @@ bin() { "$here/bin-path.sh" "$1"; }
 
 ctr_() { "$(bin ctr)" --address "$SOCK" --namespace k8s.io "$@"; }
 
-alive() {
-	local stat
-	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-	stat="${stat##*) }"
-	[ "${stat%% *}" != Z ]
-}
-
 # owned PID: started from this node's directory (guards against a reused pid).
 owned() { tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$N/"; }
-
-wait_gone() {
-	local pid="$1" deadline=$((SECONDS + $2))
-	while alive "$pid"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.1
-	done
-}
 
 # stop_pid PID: TERM, then KILL after 10 s.
 stop_pid() {

@@ -127,11 +127,11 @@ impl Drop for Cluster {
 // The shared control plane lives in a static and is never dropped: it stops when the process exits.
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 
-/// The shared control plane with this release's CRDs applied and Established.
-fn start() -> Result<Cluster, String> {
-    let cluster = Cluster::supervise("")?;
+/// Applies this release's CRDs (`kubectl apply -k crds/`) to `cluster` and waits until they are
+/// Established.
+pub fn install_crds(cluster: &Cluster) -> Result<(), String> {
     kubectl(
-        &cluster,
+        cluster,
         &[
             "apply",
             "--server-side",
@@ -140,7 +140,7 @@ fn start() -> Result<Cluster, String> {
         ],
     )?;
     kubectl(
-        &cluster,
+        cluster,
         &[
             "wait",
             "--for=condition=Established",
@@ -149,6 +149,13 @@ fn start() -> Result<Cluster, String> {
             "crd/learningpaths.learnpath.dev",
         ],
     )?;
+    Ok(())
+}
+
+/// The shared control plane with this release's CRDs applied and Established.
+fn start() -> Result<Cluster, String> {
+    let cluster = Cluster::supervise("")?;
+    install_crds(&cluster)?;
     Ok(cluster)
 }
 

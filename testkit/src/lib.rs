@@ -24,7 +24,7 @@ mod operator;
 mod prometheus;
 mod wait;
 
-pub use cluster::{Cluster, cluster};
+pub use cluster::{Cluster, cluster, install_crds};
 pub use commands::{Run, bin, helm, kubectl, kubectl_with, run};
 pub use git::{GitServer, Repository, flux_dir, git, git_with, go_mod};
 pub use learnpath::fixtures;
@@ -32,7 +32,7 @@ pub use learnpath::fixtures::{LEARNERS, read_yaml};
 pub use local::{copy_dir, env_or, free_port, repo};
 pub use objects::{
     TEST_MANAGER, all_ready, apply, apply_examples, cleanup, client, client_from, condition,
-    delete_namespaces, example_learner, example_track, is_ready, namespace,
+    delete_namespaces, example_learner, example_track, is_ready, namespace, restricted_namespace,
 };
 pub use operator::{Operator, http_get, learnpath_binary};
 pub use prometheus::{Exporter, Prometheus};

@@ -40,6 +40,23 @@ pub async fn namespace(client: &Client, prefix: &str) -> String {
     name
 }
 
+/// A fresh namespace that enforces (and warns and audits) the restricted Pod Security Standard.
+pub async fn restricted_namespace(client: &Client, prefix: &str) -> String {
+    let ns = namespace(client, prefix).await;
+    let patch = serde_json::json!({"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/warn-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+    }}});
+    Api::<Namespace>::all(client.clone())
+        .patch(&ns, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("namespace labelled");
+    ns
+}
+
 /// Deletes namespaces, best effort.
 pub async fn delete_namespaces(client: &Client, names: &[&str]) {
     for name in names {

@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Namespace, Pod};
-use kube::api::{ListParams, Patch, PatchParams};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::ListParams;
 use kube::{Api, Client};
-use serde_json::json;
 use testkit::*;
 
 /// How long the operator, the kubelet or the scheduler may take to get somewhere.
@@ -72,25 +71,7 @@ fn start() -> Result<Node, String> {
     let archive = image().archive.clone();
     let cluster = Cluster::supervise_node("node")?;
     import(&cluster, &archive)?;
-    kubectl(
-        &cluster,
-        &[
-            "apply",
-            "--server-side",
-            "-k",
-            &repo().join("crds").display().to_string(),
-        ],
-    )?;
-    kubectl(
-        &cluster,
-        &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/tracks.learnpath.dev",
-            "crd/learningpaths.learnpath.dev",
-        ],
-    )?;
+    install_crds(&cluster)?;
     Ok(Node { cluster })
 }
 
@@ -175,22 +156,6 @@ pub fn node_helm(args: &[&str]) -> Run {
 /// The pinned kubectl against the node's control plane, as admin.
 pub fn node_kubectl(args: &[&str]) -> Run {
     kubectl_with(&node().cluster.kubeconfig, args)
-}
-
-/// A fresh namespace that enforces the restricted Pod Security Standard.
-pub async fn restricted_namespace(client: &Client, prefix: &str) -> String {
-    let ns = namespace(client, prefix).await;
-    let patch = json!({"metadata": {"labels": {
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/warn": "restricted",
-        "pod-security.kubernetes.io/warn-version": "latest",
-    }}});
-    Api::<Namespace>::all(client.clone())
-        .patch(&ns, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .expect("namespace labelled");
-    ns
 }
 
 /// A Helm release of the chart on the node, uninstalled when dropped (also when a test fails).

@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::ListParams;
 use learnpath::api::Track;
 use serde_json::{Value, json};
 use testkit::*;
@@ -154,23 +153,6 @@ pub(super) fn assert_hardened(deployment: &Value, uid: i64) {
         env["POD_NAMESPACE"]["valueFrom"]["fieldRef"]["fieldPath"],
         "metadata.namespace"
     );
-}
-
-/// A fresh namespace that enforces (and warns and audits) the restricted Pod Security Standard.
-pub(super) async fn restricted_namespace(client: &kube::Client, prefix: &str) -> String {
-    let ns = namespace(client, prefix).await;
-    let patch = json!({"metadata": {"labels": {
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/warn": "restricted",
-        "pod-security.kubernetes.io/warn-version": "latest",
-        "pod-security.kubernetes.io/audit": "restricted",
-    }}});
-    Api::<Namespace>::all(client.clone())
-        .patch(&ns, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .expect("namespace labelled");
-    ns
 }
 
 /// Events from the operator prove `events.k8s.io` create; the Track's status proves
