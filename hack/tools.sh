@@ -64,7 +64,19 @@ start=$(date +%s)
 # install into a temporary root that is renamed into place, so an interrupted install never
 # leaves a half-populated cache entry behind.
 new_tmp_dir tmp "$CACHE/tools/.$name-$version.tmp.$$"
-CARGO_TARGET_DIR="$tmp/target" "$CARGO" install --locked \
+# The tools' own release profiles optimise for speed at run time (opt-level 3, some with LTO);
+# here they run for seconds, on one workspace, once per `make test`, while a machine with nothing
+# cached spends minutes compiling them. Cargo lays config profiles over the manifest's, so these
+# settings trade those minutes for run time nobody waits for (docs/performance.md, "Build time").
+# `cargo install` makes the tool its own workspace: clippy's driver, when a `make test` build that
+# lints (Makefile, CLIPPY_IN_BUILD) runs this, must not lint the tool.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+	CARGO_PROFILE_RELEASE_LTO=false \
+	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+	CARGO_PROFILE_RELEASE_DEBUG=false \
+	CARGO_PROFILE_RELEASE_INCREMENTAL=false \
+	CARGO_TARGET_DIR="$tmp/target" "$CARGO" install --locked \
 	--version "$version" --root "$tmp/root" "$name" >&2
 rm -rf "$tmp/target"
 install_entry "$tmp/root" "$root"
