@@ -51,6 +51,9 @@ target_dir="${IMAGE_TARGET_DIR:-target/image}"
 # uses image-test, an unoptimised one: Cargo.toml).
 profile="${IMAGE_PROFILE:-release}"
 export CARGO_PROFILE_RELEASE_STRIP=symbols
+# Under `make test` (tests/node) this runs inside a build that compiles the workspace with
+# clippy's driver (Makefile, CLIPPY_IN_BUILD): the image is compiled by rustc, as `make image` does.
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 cargo build --profile "$profile" --locked --bin learnpath --target "$target" --target-dir "$target_dir"
 profile_dir="$profile"
 if [ "$profile" = dev ]; then profile_dir=debug; fi
