@@ -8,7 +8,6 @@
 )]
 
 mod cohort;
-mod flux;
 mod helm;
 mod hostile;
 mod operator;

@@ -11,6 +11,7 @@
 
 mod chart;
 mod failover;
+mod flux;
 mod harness;
 mod image;
 mod machine;

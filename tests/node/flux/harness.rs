@@ -1,6 +1,6 @@
 //! The Flux side of the test: the controllers and the Git server as processes of the test, and
-//! a harness that waits on Flux objects and, when anything goes wrong, reports where each stands
-//! and where the logs are.
+//! a harness that waits on Flux objects and, when anything goes wrong, reports where each stands,
+//! what the operator's Pod says and where the logs are.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,8 @@ use kube::core::{ApiResource, DynamicObject};
 use kube::{Api, Client, ResourceExt};
 use learnpath::api::LearningPath;
 use testkit::*;
+
+use crate::harness::node_kubectl;
 
 use super::repository::{
     git_repositories, helm_charts, helm_releases, kustomizations, ready_summary,
@@ -47,7 +49,7 @@ impl Proc {
 }
 
 /// Starts one Flux controller watching `ns` only, on loopback ports of its own.
-pub(super) fn start_controller(name: &str, ns: &str, work: &Path) -> Proc {
+pub(super) fn start_controller(name: &str, ns: &str, work: &Path, kubeconfig: &Path) -> Proc {
     let bin = flux_dir(name).join(name);
     let log = work.join(format!("{name}.log"));
     let health = format!("127.0.0.1:{}", free_port());
@@ -71,7 +73,7 @@ pub(super) fn start_controller(name: &str, ns: &str, work: &Path) -> Proc {
     }
     let child = Command::new(&bin)
         .args(&args)
-        .env("KUBECONFIG", &cluster().kubeconfig)
+        .env("KUBECONFIG", kubeconfig)
         .env("RUNTIME_NAMESPACE", ns)
         .stdin(Stdio::null())
         .stdout(Stdio::from(fs::File::create(&log).expect("log file")))
@@ -97,8 +99,8 @@ pub(super) struct Flux {
     pub(super) ns: String,
     pub(super) work: PathBuf,
     pub(super) procs: Mutex<Vec<Proc>>,
-    /// Logs of processes this harness does not own (the operator).
-    pub(super) logs: Mutex<Vec<(String, PathBuf)>>,
+    /// The Helm release the HelmRelease installs: its operator Pods are reported.
+    pub(super) release: String,
 }
 
 impl Flux {
@@ -120,7 +122,6 @@ impl Flux {
             }
             logs.push((p.name.clone(), p.log.clone()));
         }
-        logs.extend(self.logs.lock().unwrap().iter().cloned());
         out += "Flux objects:\n";
         for ar in [
             git_repositories(),
@@ -146,11 +147,31 @@ impl Flux {
                 Err(e) => out += &format!("  {}: {e}\n", ar.plural),
             }
         }
+        out += &self.operator_pods();
         out += &format!("Logs (all under {}):\n", self.work.display());
         for (name, log) in logs {
             out += &format!("  {name}: {}\n", log.display());
         }
         out
+    }
+
+    /// The operator's Pods as `kubectl describe` and their logs' last lines.
+    fn operator_pods(&self) -> String {
+        let selector = format!("app.kubernetes.io/instance={}", self.release);
+        let pods = node_kubectl(&["describe", "pods", "-n", &self.ns, "-l", &selector]);
+        let logs = node_kubectl(&[
+            "logs",
+            "-n",
+            &self.ns,
+            "-l",
+            &selector,
+            "--tail=40",
+            "--prefix",
+        ]);
+        format!(
+            "Operator Pods ({selector}):\n{}{}\nTheir logs:\n{}{}\n",
+            pods.stdout, pods.stderr, logs.stdout, logs.stderr
+        )
     }
 
     /// Polls `check` until it returns `Some(Ok(_))`; panics with a report of every Flux object

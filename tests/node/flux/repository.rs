@@ -9,6 +9,8 @@ use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Value, json};
 use testkit::*;
 
+use crate::harness::{REPOSITORY, TAG};
+
 use super::{BOT_LEARNER, BOT_SIGNAL, LEARNERS_KS, LEARNERS_TIMEOUT};
 
 /// Commits everything in `dir`; the new commit's id.
@@ -156,8 +158,9 @@ pub(super) fn ready_summary(obj: &DynamicObject) -> String {
 }
 
 /// The Flux objects of examples/flux/clusters/local, adjusted for this test: in `ns`, the Git
-/// URL of the local server, short intervals, and a HelmRelease that does not wait for a pod
-/// that no kubelet will ever run.
+/// URL of the local server, short intervals, and a HelmRelease of the node's image whose
+/// Deployment starts at zero replicas (the test scales it once it has seen the learners' health
+/// check wait).
 pub(super) fn flux_objects(ns: &str, url: &str, release: &str) -> Vec<Value> {
     let dir = repo().join("examples/flux/clusters/local");
     let mut objects = Vec::new();
@@ -205,8 +208,10 @@ pub(super) fn flux_objects(ns: &str, url: &str, release: &str) -> Vec<Value> {
                             "releaseName": release,
                             "targetNamespace": ns,
                             "storageNamespace": ns,
-                            "install": {"disableWait": true},
-                            "upgrade": {"disableWait": true},
+                            "values": {
+                                "image": {"repository": REPOSITORY, "tag": TAG},
+                                "replicaCount": 0,
+                            },
                         },
                     });
                     spec.insert(

@@ -1,30 +1,38 @@
-//! The scenario: Flux syncs the curriculum and the learners, its health check waits for their
-//! roadmaps, a bot's signal and a Git commit both reach the roadmap, and neither undoes the other.
+//! The scenario: Flux installs the operator as a Pod, syncs the curriculum and the learners, its
+//! health check waits for their roadmaps, a bot's signal and a Git commit both reach the roadmap,
+//! neither undoes the other, and removing the operator from Flux keeps every learner.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use kube::api::{ListParams, Patch, PatchParams};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use learnpath::api::{LearningPath, Track};
 use serde_json::{Value, json};
 use testkit::*;
+
+use crate::harness::{REPOSITORY, SERIAL, TAG, node, node_client, node_kubectl, pod_ready};
 
 use super::harness::*;
 use super::repository::*;
 use super::*;
 
 #[tokio::test]
-async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
+async fn flux_runs_the_operator_pod_and_waits_for_the_learners_roadmaps() {
+    let _turn = SERIAL.lock().await;
+    let node = node();
     let started = Instant::now();
-    let phase = |what: &str| eprintln!("flux e2e: +{:.1}s {what}", started.elapsed().as_secs_f64());
-    let client = client().await;
-    let ns = namespace(&client, "flux").await;
+    let phase = |what: &str| eprintln!("flux: +{:.1}s {what}", started.elapsed().as_secs_f64());
+    let client = node_client().await;
+    // The operator's Pod runs here, under the restricted Pod Security Standard.
+    let ns = restricted_namespace(&client, "flux").await;
     let track = format!("go-engineer-{ns}");
     let release = format!("lp-{ns}");
-    let work = cluster().dir.join(format!("flux-{ns}"));
+    let work = node.cluster.dir.join(format!("flux-{ns}"));
     fs::create_dir_all(&work).expect("work dir");
     let learners = flux_learners();
     assert!(
@@ -37,22 +45,16 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
     // 1. Flux's CRDs, from the same module versions as the binaries.
     for name in CONTROLLERS {
         let crds = flux_dir(name).join("crds").display().to_string();
-        kubectl(
-            cluster(),
-            &["apply", "--server-side", "--force-conflicts", "-f", &crds],
-        )
-        .unwrap_or_else(|e| panic!("installing the {name} CRDs: {e}"));
-        kubectl(
-            cluster(),
-            &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                "-f",
-                &crds,
-            ],
-        )
-        .unwrap_or_else(|e| panic!("the {name} CRDs are not established: {e}"));
+        node_kubectl(&["apply", "--server-side", "--force-conflicts", "-f", &crds])
+            .expect(&format!("installing the {name} CRDs"));
+        node_kubectl(&[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "-f",
+            &crds,
+        ])
+        .expect(&format!("waiting for the {name} CRDs to be established"));
     }
 
     phase("control plane up, Flux CRDs installed");
@@ -70,7 +72,7 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
     // 3. The three controllers, watching this namespace.
     let mut procs = Vec::new();
     for name in CONTROLLERS {
-        procs.push(start_controller(name, &ns, &work));
+        procs.push(start_controller(name, &ns, &work, &node.cluster.kubeconfig));
     }
     let health: Vec<String> = procs.iter().filter_map(|p| p.health.clone()).collect();
     let flux = Flux {
@@ -78,7 +80,7 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
         ns: ns.clone(),
         work: work.clone(),
         procs: Mutex::new(procs),
-        logs: Mutex::new(Vec::new()),
+        release: release.clone(),
     };
     flux.wait(
         "the Flux controllers' /readyz",
@@ -174,7 +176,8 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
         assert!(condition(lp, "Ready").is_none());
     }
 
-    // The operator, as Flux delivered it: the HelmRelease is installed (its pod never runs).
+    // The operator, as Flux delivered it: the HelmRelease is installed with Helm's wait, its
+    // Deployment at zero replicas for now.
     let hr = flux
         .get(&helm_releases(), "learnpath")
         .await
@@ -189,29 +192,26 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
         "the Helm release is deployed: {:?}",
         hr.data["status"]["history"]
     );
-    let out = kubectl(
-        cluster(),
-        &[
-            "get",
-            "deployment",
-            "-n",
-            &ns,
-            "-l",
-            &format!("app.kubernetes.io/instance={release}"),
-            "-o",
-            "name",
-        ],
-    )
-    .expect("list deployments");
-    assert!(
-        !out.trim().is_empty(),
-        "the release created the operator's Deployment in {ns}"
+    let deployment = operator_deployment(&client, &ns, &release).await;
+    assert_eq!(
+        deployment
+            .labels()
+            .get("helm.toolkit.fluxcd.io/name")
+            .map(String::as_str),
+        Some("learnpath"),
+        "the Deployment is the HelmRelease's: {:?}",
+        deployment.labels()
+    );
+    assert_eq!(
+        deployment.spec.replicas,
+        Some(0),
+        "the test's values start the operator at zero replicas"
     );
 
     // 6. Flux's health check does not pass while the roadmaps are not computed. Flux polls
-    //    health every 5s (the first poll at once) and gives up only after its 30s minimum
-    //    timeout; instead of waiting for that, watch the health check run for longer than a
-    //    poll interval without passing, then start the operator while it still runs (step 7
+    //    health every 5s (the first poll at once) and gives up only after LEARNERS_TIMEOUT;
+    //    instead of waiting for that, watch the health check run for longer than a poll
+    //    interval without passing, then start the operator's Pod while it still runs (step 7
     //    proves the check that finally passed is that same one).
     let checking = format!("Running health checks for revision main@sha1:{first}");
     flux.wait(
@@ -257,16 +257,20 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
         );
     }
     phase(&format!(
-        "health check ran {HEALTH_HOLD:?} without passing; starting the operator"
+        "health check ran {HEALTH_HOLD:?} without passing; scaling the operator to one Pod"
     ));
 
-    // 7. The operator makes the learners Ready; only then is the Kustomization Ready.
+    // 7. The operator's Pod makes the learners Ready; only then is the Kustomization Ready.
     let operator_started = Instant::now();
-    let operator = Operator::start(&cluster().kubeconfig, &ns, &[]);
-    flux.logs
-        .lock()
-        .unwrap()
-        .push(("learnpath operator".into(), operator.log.clone()));
+    node_kubectl(&[
+        "scale",
+        "deployment",
+        &deployment.name_any(),
+        "-n",
+        &ns,
+        "--replicas=1",
+    ])
+    .expect("scaling the operator's Deployment");
     let (ks, lps) = flux
         .wait(
             "the learners Kustomization to become Ready after the operator started",
@@ -307,8 +311,9 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
         "the health check that passed ({healthy}) started after the operator ({seen_ready:?} ago)"
     );
     phase(&format!(
-        "learners Ready {seen_ready:?} after the operator started ({healthy})"
+        "learners Ready {seen_ready:?} after the operator was scaled up ({healthy})"
     ));
+    the_pod_did_it(&client, &ns, &release).await;
     let ks_ready = flux_condition(&ks, "Ready").unwrap()["lastTransitionTime"]
         .as_str()
         .unwrap()
@@ -459,8 +464,87 @@ async fn flux_syncs_curriculum_and_learners_and_waits_for_their_roadmaps() {
         "nothing changed"
     );
 
+    // 11. The operator removed from Flux: its Kustomization deleted, prune deletes the
+    //     HelmRelease, helm-controller uninstalls the release; every learner stays.
+    flux.api(&kustomizations())
+        .delete("learnpath-operator", &DeleteParams::default())
+        .await
+        .expect("delete the operator's Kustomization");
+    flux.wait("Flux to uninstall the operator", WAIT, || async {
+        let selector = format!("app.kubernetes.io/instance={release}");
+        let by_release = ListParams::default().labels(&selector);
+        let deployments = Api::<Deployment>::namespaced(client.clone(), &ns)
+            .list(&by_release)
+            .await
+            .ok()?;
+        let pods = Api::<Pod>::namespaced(client.clone(), &ns)
+            .list(&by_release)
+            .await
+            .ok()?;
+        let released = flux.get(&helm_releases(), "learnpath").await.is_some();
+        (!released && deployments.items.is_empty() && pods.items.is_empty()).then_some(Ok(()))
+    })
+    .await;
+    let kept = paths.list(&ListParams::default()).await.expect("learners");
+    assert_eq!(
+        kept.items.len(),
+        learners.len(),
+        "uninstalling the operator keeps every learner"
+    );
+    phase("Flux uninstalled the operator; every learner stays");
+
     phase(&format!("passed; logs in {}", work.display()));
-    drop(operator);
     drop(flux);
     cleanup(&client, &ns, &track).await;
+}
+
+/// The release's operator Deployment (one, labelled by the chart with the release name).
+async fn operator_deployment(client: &kube::Client, ns: &str, release: &str) -> Deployment {
+    let list = Api::<Deployment>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(&format!("app.kubernetes.io/instance={release}")))
+        .await
+        .expect("list deployments");
+    assert_eq!(
+        list.items.len(),
+        1,
+        "the release created one operator Deployment in {ns}"
+    );
+    list.items.into_iter().next().expect("one Deployment")
+}
+
+/// The roadmaps came from the release's one Pod on the node: Ready (its readiness probe may
+/// pass a moment after its first reconcile), running the node's image, owned (through its
+/// ReplicaSet) by the release's Deployment.
+async fn the_pod_did_it(client: &kube::Client, ns: &str, release: &str) {
+    let selector = format!("app.kubernetes.io/instance={release}");
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let pod = eventually("one Ready operator Pod", WAIT, || async {
+        let list = pods
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .ok()?
+            .items;
+        match list.as_slice() {
+            [pod] if pod_ready(pod) => Some(pod.clone()),
+            _ => None,
+        }
+    })
+    .await;
+    let image = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone())
+        .unwrap_or_default();
+    assert_eq!(image, format!("{REPOSITORY}:{TAG}"), "the node's image");
+    let owner = pod
+        .owner_references()
+        .first()
+        .map(|o| o.name.clone())
+        .unwrap_or_default();
+    let deployment = operator_deployment(client, ns, release).await.name_any();
+    assert!(
+        owner.starts_with(&format!("{deployment}-")),
+        "the Pod belongs to the release's Deployment {deployment} (owner {owner})"
+    );
 }
