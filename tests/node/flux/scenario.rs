@@ -471,18 +471,10 @@ async fn flux_runs_the_operator_pod_and_waits_for_the_learners_roadmaps() {
         .await
         .expect("delete the operator's Kustomization");
     flux.wait("Flux to uninstall the operator", WAIT, || async {
-        let selector = format!("app.kubernetes.io/instance={release}");
-        let by_release = ListParams::default().labels(&selector);
-        let deployments = Api::<Deployment>::namespaced(client.clone(), &ns)
-            .list(&by_release)
-            .await
-            .ok()?;
-        let pods = Api::<Pod>::namespaced(client.clone(), &ns)
-            .list(&by_release)
-            .await
-            .ok()?;
+        let deployments = of_release::<Deployment>(&client, &ns, &release).await?;
+        let pods = of_release::<Pod>(&client, &ns, &release).await?;
         let released = flux.get(&helm_releases(), "learnpath").await.is_some();
-        (!released && deployments.items.is_empty() && pods.items.is_empty()).then_some(Ok(()))
+        (!released && deployments.is_empty() && pods.is_empty()).then_some(Ok(()))
     })
     .await;
     let kept = paths.list(&ListParams::default()).await.expect("learners");
@@ -498,32 +490,43 @@ async fn flux_runs_the_operator_pod_and_waits_for_the_learners_roadmaps() {
     cleanup(&client, &ns, &track).await;
 }
 
-/// The release's operator Deployment (one, labelled by the chart with the release name).
+/// The objects of kind `K` the chart labelled with the release's name, in `ns`; None when the
+/// API server does not answer.
+async fn of_release<K>(client: &kube::Client, ns: &str, release: &str) -> Option<Vec<K>>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let selector = format!("app.kubernetes.io/instance={release}");
+    Api::<K>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(&selector))
+        .await
+        .ok()
+        .map(|list| list.items)
+}
+
+/// The release's operator Deployment (one).
 async fn operator_deployment(client: &kube::Client, ns: &str, release: &str) -> Deployment {
-    let list = Api::<Deployment>::namespaced(client.clone(), ns)
-        .list(&ListParams::default().labels(&format!("app.kubernetes.io/instance={release}")))
+    let mut list = of_release::<Deployment>(client, ns, release)
         .await
         .expect("list deployments");
     assert_eq!(
-        list.items.len(),
+        list.len(),
         1,
         "the release created one operator Deployment in {ns}"
     );
-    list.items.into_iter().next().expect("one Deployment")
+    list.remove(0)
 }
 
 /// The roadmaps came from the release's one Pod on the node: Ready (its readiness probe may
 /// pass a moment after its first reconcile), running the node's image, owned (through its
 /// ReplicaSet) by the release's Deployment.
 async fn the_pod_did_it(client: &kube::Client, ns: &str, release: &str) {
-    let selector = format!("app.kubernetes.io/instance={release}");
-    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let pod = eventually("one Ready operator Pod", WAIT, || async {
-        let list = pods
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .ok()?
-            .items;
+        let list = of_release::<Pod>(client, ns, release).await?;
         match list.as_slice() {
             [pod] if pod_ready(pod) => Some(pod.clone()),
             _ => None,
