@@ -1,10 +1,13 @@
 //! The `learnpath` command line: `run`, `crd`, `plan`, `show`, `check`, `report` and `probe`.
 
+#[cfg(feature = "operator")]
 pub mod check;
 pub mod picture;
 mod plan;
+#[cfg(feature = "operator")]
 pub mod probe;
 mod render;
+#[cfg(feature = "operator")]
 pub mod report;
 
 pub use plan::{

@@ -11,7 +11,8 @@ use crate::planner::{self, Invalid, Outcome};
 use super::picture::{PictureFormat, Radar, Roadmap, render_roadmap};
 
 /// Output formats of `learnpath plan`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "operator", derive(clap::ValueEnum))]
 pub enum PlanFormat {
     /// The status as JSON, exactly as the operator writes it.
     Json,
