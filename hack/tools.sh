@@ -6,7 +6,8 @@
 #   Prints the absolute path of the binary on stdout (nothing else); progress goes to stderr.
 #   A no-op when the pinned version is already cached.
 #
-# Cache: $LEARNPATH_CACHE/tools/<name>-<version>/bin/<name> (default ~/.cache/learnpath).
+# Cache: $LEARNPATH_CACHE/tools/<name>-<version>/bin/<name> (default ~/.cache/learnpath), and
+# $LEARNPATH_CACHE/tools/target, the build directory the three share.
 # Bump a pin here; the old directory is simply no longer used.
 set -euo pipefail
 
@@ -71,14 +72,16 @@ new_tmp_dir tmp "$CACHE/tools/.$name-$version.tmp.$$"
 # `cargo install` makes the tool its own workspace: clippy's driver, when a `make test` build that
 # lints (Makefile, CLIPPY_IN_BUILD) runs this, must not lint the tool.
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+# One target dir for the three tools, kept: the crates they have in common at the same version
+# (clap, serde, cargo_metadata, ...) compile once, whichever installs first. Cargo's own lock on
+# the directory serialises two installs.
 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
 	CARGO_PROFILE_RELEASE_LTO=false \
 	CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
 	CARGO_PROFILE_RELEASE_DEBUG=false \
 	CARGO_PROFILE_RELEASE_INCREMENTAL=false \
-	CARGO_TARGET_DIR="$tmp/target" "$CARGO" install --locked \
+	CARGO_TARGET_DIR="$CACHE/tools/target" "$CARGO" install --locked \
 	--version "$version" --root "$tmp/root" "$name" >&2
-rm -rf "$tmp/target"
 install_entry "$tmp/root" "$root"
 
 if ! cached_ok; then
