@@ -50,14 +50,25 @@ shellcheck: ## shellcheck every shell script (installs shellcheck when missing)
 unit: fmt-check lint ## the fast loop: fmt, clippy, unit, property, example and CRD-drift tests
 	$(CARGO) test --locked $(UNIT_TESTS)
 
+# `make e2e` and `make test` build the tests for the static musl target (hack/musl-target.sh
+# installs it): the image tests/node packs is then the test build's own `learnpath`, not a second
+# build of every dependency (docs/performance.md, "Build time"). `make unit` and `make build`
+# stay on the host's default target.
+TEST_TARGET = $(shell uname -m)-unknown-linux-musl
+TEST_CARGO = CC_$(subst -,_,$(TEST_TARGET))=musl-gcc $(CARGO)
+
+.PHONY: musl-target
+musl-target: ## install the musl target and musl-gcc when missing (the tests' and the image's build)
+	@hack/musl-target.sh >/dev/null
+
 # They fail, never skip, when the control plane cannot start.
-e2e: controlplane node flux prometheus ## end-to-end tests on a real kube-apiserver + etcd (and Flux, Helm)
-	LEARNPATH_CACHE=$(CACHE) $(CARGO) test --locked $(E2E_TESTS)
+e2e: controlplane node flux prometheus musl-target ## end-to-end tests on a real kube-apiserver + etcd (and Flux, Helm)
+	LEARNPATH_CACHE=$(CACHE) $(TEST_CARGO) test --locked --target $(TEST_TARGET) $(E2E_TESTS)
 
 # Everything CI runs. The control plane is built first (a no-op when cached) so that the
 # end-to-end tests never find it missing; they fail, never skip, when it cannot start.
-test: controlplane node flux prometheus fmt-check shellcheck deny fuzz-smoke ## everything CI runs (.ci/run), clippy's lints included
-	LEARNPATH_CACHE=$(CACHE) $(CLIPPY_IN_BUILD) $(CARGO) test --locked --all-targets
+test: controlplane node flux prometheus musl-target fmt-check shellcheck deny fuzz-smoke ## everything CI runs (.ci/run), clippy's lints included
+	LEARNPATH_CACHE=$(CACHE) $(CLIPPY_IN_BUILD) $(TEST_CARGO) test --locked --all-targets --target $(TEST_TARGET)
 
 demo: controlplane node build ## build the image, start a local cluster with a node, helm install the operator as a Pod, reconcile the examples, print a roadmap, write the cohort report and a roadmap page (target/demo)
 	LEARNPATH_CACHE=$(CACHE) hack/demo.sh

@@ -7,9 +7,12 @@
 #
 # Environment: IMAGE (default learnpath:dev), CONTAINER_ENGINE (docker|podman, default: the
 # first that works; CONTAINER_ENGINE=none packs without one), IMAGE_PROFILE (cargo profile,
-# default release), IMAGE_SBOM=0 (skip the SBOM), IMAGE_TARGET_DIR (default target/image).
+# default release), IMAGE_BINARY (pack this static binary instead of building one), IMAGE_SBOM=0
+# (skip the SBOM), IMAGE_TARGET_DIR (default target/image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=SCRIPTDIR/lib.sh
+. hack/lib.sh
 
 IMAGE="${IMAGE:-learnpath:dev}"
 
@@ -32,32 +35,32 @@ fi
 
 echo "==> no container engine here (docker/podman missing or not running): building the static"
 echo "    binary and packing the image with hack/oci-image.sh"
-arch="$(uname -m)"
-target="$arch-unknown-linux-musl"
-if ! rustup target list --installed | grep -qx "$target"; then
-	rustup target add "$target"
-fi
+target="$(hack/musl-target.sh)"
 # ring and jemalloc compile C for the target: musl-gcc, as in the Dockerfile.
-cc_var="CC_${arch}_unknown_linux_musl"
-if [ -z "${!cc_var:-}" ]; then
-	# shellcheck source=SCRIPTDIR/lib.sh
-	. hack/lib.sh
-	ensure_command musl-gcc musl-tools
-	export "$cc_var=musl-gcc"
-fi
+cc_var="CC_${target//-/_}"
+export "$cc_var=${!cc_var:-musl-gcc}"
 # A target dir of its own, so that this release build never waits on the debug build's lock.
 target_dir="${IMAGE_TARGET_DIR:-target/image}"
-# The Dockerfile's stripped release build; IMAGE_PROFILE names another cargo profile (tests/node
-# uses image-test, an unoptimised one: Cargo.toml).
-profile="${IMAGE_PROFILE:-release}"
-export CARGO_PROFILE_RELEASE_STRIP=symbols
-# Under `make test` (tests/node) this runs inside a build that compiles the workspace with
-# clippy's driver (Makefile, CLIPPY_IN_BUILD): the image is compiled by rustc, as `make image` does.
-unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-cargo build --profile "$profile" --locked --bin learnpath --target "$target" --target-dir "$target_dir"
-profile_dir="$profile"
-if [ "$profile" = dev ]; then profile_dir=debug; fi
-bin="$target_dir/$target/$profile_dir/learnpath"
+if [ -n "${IMAGE_BINARY:-}" ]; then
+	# A static binary built already (tests/node: the test build's own, compiled for $target by
+	# make test), stripped as the profiles below strip theirs.
+	bin="$target_dir/learnpath.stripped"
+	mkdir -p "$target_dir"
+	ensure_command strip binutils
+	strip --strip-all -o "$bin" "$IMAGE_BINARY"
+else
+	# The Dockerfile's stripped release build; IMAGE_PROFILE names another cargo profile
+	# (image-test, an unoptimised one: Cargo.toml).
+	profile="${IMAGE_PROFILE:-release}"
+	export CARGO_PROFILE_RELEASE_STRIP=symbols
+	# Under `make test` (tests/node) this runs inside a build that compiles the workspace with
+	# clippy's driver (Makefile, CLIPPY_IN_BUILD): the image is compiled by rustc, as `make image` does.
+	unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+	cargo build --profile "$profile" --locked --bin learnpath --target "$target" --target-dir "$target_dir"
+	profile_dir="$profile"
+	if [ "$profile" = dev ]; then profile_dir=debug; fi
+	bin="$target_dir/$target/$profile_dir/learnpath"
+fi
 if ldd "$bin" 2>&1 | grep -q '=>'; then
 	echo "error: $bin links shared libraries:" >&2
 	ldd "$bin" >&2

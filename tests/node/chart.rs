@@ -200,6 +200,14 @@ async fn the_chart_runs_the_operator_image_as_a_ready_restricted_pod() {
         "--replicas=0",
     ])
     .expect("scale to 0");
+    // Until its Pod is gone, a terminating operator still answers: kube-proxy sends a Service's
+    // traffic to serving, terminating endpoints when it has no ready one.
+    let scaled = Instant::now();
+    eventually("no operator Pod left", WAIT, || async {
+        release.pods(&client).await.is_empty().then_some(())
+    })
+    .await;
+    eprintln!("scaled to 0: no Pod left after {:?}", scaled.elapsed());
     let out = node_helm(&["test", "learnpath", "-n", &ns, "--timeout", "90s"]);
     assert!(!out.ok, "helm test passed with no operator: {}", out.stdout);
 

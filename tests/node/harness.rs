@@ -100,17 +100,20 @@ pub fn build_image() -> Result<Image, String> {
     })
 }
 
-/// Runs hack/image.sh for `learnpath:e2e`, by default from the unoptimised `image-test` profile
-/// (LEARNPATH_IMAGE_PROFILE=release for the release build); its output, or why it failed.
+/// Runs hack/image.sh for `learnpath:e2e`; its output, or why it failed. What it packs: when the
+/// tests are built for musl (`make test` and `make e2e` do), the test build's own static
+/// `learnpath`, so that no second build compiles every dependency again; otherwise a build of the
+/// unoptimised `image-test` profile. LEARNPATH_IMAGE_PROFILE=release packs the release build.
 pub fn run_image_script() -> Result<String, String> {
     let mut cmd = Command::new(repo().join("hack/image.sh"));
     cmd.env("CONTAINER_ENGINE", "none")
         .env("IMAGE", format!("{REPOSITORY}:{TAG}"))
-        .env("IMAGE_TARGET_DIR", image_target_dir())
-        .env(
-            "IMAGE_PROFILE",
-            env_or("LEARNPATH_IMAGE_PROFILE", "image-test".to_string()),
-        );
+        .env("IMAGE_TARGET_DIR", image_target_dir());
+    match std::env::var("LEARNPATH_IMAGE_PROFILE") {
+        Ok(profile) => cmd.env("IMAGE_PROFILE", profile),
+        Err(_) if cfg!(target_env = "musl") => cmd.env("IMAGE_BINARY", learnpath_binary()),
+        Err(_) => cmd.env("IMAGE_PROFILE", "image-test"),
+    };
     let out = run(cmd);
     if out.ok {
         Ok(out.stdout)
