@@ -55,7 +55,15 @@ export KUBECONFIG="$dir/cluster/admin.kubeconfig"
 
 say "Installing the CRDs"
 "$kubectl" apply --server-side -k crds/
-"$kubectl" wait --for=condition=Established --timeout=60s crd/tracks.learnpath.dev crd/learningpaths.learnpath.dev
+# kubectl wait fails at once (".status.conditions accessor error") on a CRD the API server has
+# not given a status yet, instead of waiting: try again for a few seconds.
+for attempt in 1 2 3 4 5; do
+	if "$kubectl" wait --for=condition=Established --timeout=60s crd/tracks.learnpath.dev crd/learningpaths.learnpath.dev; then
+		break
+	fi
+	[ "$attempt" -lt 5 ] || exit 1
+	sleep 1
+done
 
 if [ "$node" = 1 ]; then
 	say "helm install learnpath charts/learnpath: the operator as the release's Pod"
