@@ -12,7 +12,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::commands::kubectl;
+use crate::commands::{kubectl, wait_established};
 use crate::local::repo;
 
 /// A control plane run by `hack/cluster.sh supervise`: stopped when dropped, and in any case when
@@ -139,17 +139,18 @@ pub fn install_crds(cluster: &Cluster) -> Result<(), String> {
             &repo().join("crds").display().to_string(),
         ],
     )?;
-    kubectl(
-        cluster,
+    let out = wait_established(
+        &cluster.kubeconfig,
         &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
             "crd/tracks.learnpath.dev",
             "crd/learningpaths.learnpath.dev",
         ],
-    )?;
-    Ok(())
+    );
+    if out.ok {
+        Ok(())
+    } else {
+        Err(format!("the CRDs are not Established: {}", out.stderr))
+    }
 }
 
 /// The shared control plane with this release's CRDs applied and Established.

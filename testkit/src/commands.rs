@@ -57,6 +57,24 @@ pub fn kubectl_with(kubeconfig: &Path, args: &[&str]) -> Run {
     run(cmd)
 }
 
+/// `kubectl wait --for=condition=Established --timeout=60s` on `crds` (names, or `-f PATH`).
+/// kubectl fails at once (".status.conditions accessor error") on a CRD the API server has not
+/// given a status yet instead of waiting for it, so a failure is tried again, up to five times a
+/// second apart; the last run is returned.
+pub fn wait_established(kubeconfig: &Path, crds: &[&str]) -> Run {
+    let mut args = vec!["wait", "--for=condition=Established", "--timeout=60s"];
+    args.extend_from_slice(crds);
+    let mut out = kubectl_with(kubeconfig, &args);
+    for _ in 1..5 {
+        if out.ok {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        out = kubectl_with(kubeconfig, &args);
+    }
+    out
+}
+
 /// The pinned kubectl against `cluster` with the admin identity: its stdout, or an error with
 /// its stderr.
 pub fn kubectl(cluster: &Cluster, args: &[&str]) -> Result<String, String> {

@@ -25,7 +25,7 @@ mod prometheus;
 mod wait;
 
 pub use cluster::{Cluster, cluster, install_crds};
-pub use commands::{Run, bin, helm, kubectl, kubectl_with, run};
+pub use commands::{Run, bin, helm, kubectl, kubectl_with, run, wait_established};
 pub use git::{GitServer, Repository, flux_dir, git, git_with, go_mod};
 pub use learnpath::fixtures;
 pub use learnpath::fixtures::{LEARNERS, read_yaml};

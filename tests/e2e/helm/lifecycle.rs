@@ -51,12 +51,9 @@ async fn helm_installs_upgrades_and_keeps_the_crds() {
     )
     .expect("helm install with the CRDs");
     assert!(out.stdout.contains("STATUS: deployed"), "{}", out.stdout);
-    kubectl_with(
+    wait_established(
         &own.kubeconfig,
         &[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
             "crd/tracks.learnpath.dev",
             "crd/learningpaths.learnpath.dev",
         ],

@@ -47,14 +47,8 @@ async fn flux_runs_the_operator_pod_and_waits_for_the_learners_roadmaps() {
         let crds = flux_dir(name).join("crds").display().to_string();
         node_kubectl(&["apply", "--server-side", "--force-conflicts", "-f", &crds])
             .expect(&format!("installing the {name} CRDs"));
-        node_kubectl(&[
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "-f",
-            &crds,
-        ])
-        .expect(&format!("waiting for the {name} CRDs to be established"));
+        wait_established(&node.cluster.kubeconfig, &["-f", &crds])
+            .expect(&format!("waiting for the {name} CRDs to be established"));
     }
 
     phase("control plane up, Flux CRDs installed");
